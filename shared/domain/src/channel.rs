@@ -99,6 +99,16 @@ impl FromStr for ChannelKind {
     }
 }
 
+/// A hard stop a provider tells us about, kept per contact-channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelFlag {
+    /// The contact opted out (SMS STOP); cleared when they opt back in (START).
+    OptedOut,
+    /// Unsubscribed, unfollowed, blocked the bot, or the address bounced.
+    Unsubscribed,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub mod message;
 pub mod search;
 pub mod time;
 
-pub use channel::{ChannelKind, UnknownChannelKind};
+pub use channel::{ChannelFlag, ChannelKind, UnknownChannelKind};
 pub use contact::{ChannelIdentity, Contact, PersonName, ProfileError, ProfileFields};
 pub use conversation::{
     Actor, AssignOnOutbound, ClosingNote, ClosingNoteError, ClosingNotesMode, Conversation,

@@ -292,6 +292,22 @@ impl ChannelRules {
         Ok(())
     }
 
+    /// How long after an inbound event its window state can still change a decision: the
+    /// longest of the window, the other openers' windows and the tags' ages. `None` when
+    /// it never stops mattering (no window, or a tag without age limit). The store uses it
+    /// to give window state a time-to-live.
+    pub fn state_horizon(&self) -> Option<Duration> {
+        self.window?;
+        let mut longest = self.window.unwrap_or_default();
+        for o in &self.openers {
+            longest = longest.max(o.window);
+        }
+        for t in &self.tags {
+            longest = longest.max(t.max_age?);
+        }
+        Some(longest)
+    }
+
     /// The opener rule for `opener`, if this channel gives that event a window.
     pub fn opener_rule(&self, opener: Opener) -> Option<&OpenerRule> {
         self.openers.iter().find(|o| o.opener == opener)

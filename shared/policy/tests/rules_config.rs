@@ -125,3 +125,15 @@ fn human_agent_tag_switch_edits_the_tag_list() {
     assert!(on.tags[0].human_only);
     assert_eq!(on.tags[0].max_age, Some(days(7)));
 }
+
+/// The store keeps window state as long as it can change a decision (§1.4 of
+/// aws-and-testing.md: TTL is garbage collection, never a business deadline).
+#[test]
+fn state_horizon_is_the_longest_relevant_duration() {
+    assert_eq!(rules(Telegram).state_horizon(), None);
+    assert_eq!(rules(Messenger).state_horizon(), Some(days(7)));
+    assert_eq!(rules(Whatsapp).state_horizon(), Some(hours(24)));
+    assert_eq!(rules(Wechat).state_horizon(), Some(hours(48)));
+    let unlimited_tag = configured(Messenger, "tags = [{ name = \"ACCOUNT_UPDATE\" }]");
+    assert_eq!(unlimited_tag.state_horizon(), None);
+}
