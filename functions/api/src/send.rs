@@ -1,0 +1,187 @@
+//! The send function: send an outbound message, which reopens a closed contact.
+//!
+//! Order matters: the message is recorded as `pending` (with the policy re-checked inside
+//! the store's atomic step) before the provider is called, and its outcome after. A retried
+//! request with the same `Idempotency-Key` returns what was recorded and never sends again.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::post;
+use axum::Json;
+use replyline_channels::{OutboundMessage, SendError};
+use replyline_domain::{ChannelId, Content, IdempotencyKey, Message, MessageTag, Sender, Template};
+use replyline_store::{FlagChange, MessageKey, OutboundBegun, OutboundRequest, SendOutcome};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Agent;
+use crate::error::ApiError;
+use crate::inbox::contact_id;
+use crate::routes::Route;
+use crate::state::AppState;
+
+/// `POST /v1/contacts/{id}/messages`.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![Route::new(
+        Method::POST,
+        "/v1/contacts/{contact_id}/messages",
+        post(send_message),
+    )]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    channel: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    template: Option<TemplateBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    name: String,
+    language: String,
+    #[serde(default)]
+    parameters: Vec<String>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", message)
+}
+
+fn content(body: &SendBody) -> Result<Content, ApiError> {
+    let template = body
+        .template
+        .as_ref()
+        .map(|t| Template::new(t.name.clone(), t.language.clone(), t.parameters.clone()))
+        .transpose()
+        .map_err(|e| invalid(format!("`template`: {e}")))?;
+    let tag = body
+        .tag
+        .as_deref()
+        .map(MessageTag::parse)
+        .transpose()
+        .map_err(|e| invalid(format!("`tag`: {e}")))?;
+    Content::new(body.text.clone(), template, tag).map_err(|e| invalid(e.to_string()))
+}
+
+async fn send_message(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<SendBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_json", e.body_text()))?;
+    let contact_id = contact_id(&id)?;
+    let content = content(&body)?;
+    let (channel_config, adapter) = state
+        .channel(&body.channel)
+        .ok_or_else(|| invalid(format!("No channel has the id '{}'.", body.channel)))?;
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| IdempotencyKey::parse(s).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "The Idempotency-Key header must be 1 to 255 printable characters.",
+                    )
+                })
+        })
+        .transpose()?;
+    let channel: ChannelId = channel_config.id.clone();
+    let request = OutboundRequest {
+        contact_id,
+        channel: channel.clone(),
+        sender: Sender::Agent(agent),
+        content,
+        idempotency_key,
+        rules: channel_config.rules.clone(),
+        assign: state.config.workspace.assign_on_outbound,
+        now: state.clock.now(),
+    };
+    let begun = state.store.begin_outbound(&request).await?;
+    if begun.replayed {
+        // Sent (or tried) before: answer with what was recorded, never send again.
+        return Ok((StatusCode::OK, Json(answer(&begun, &begun.message))));
+    }
+
+    let outbound = OutboundMessage {
+        id: &begun.message.id,
+        to: &begun.identity.external_id,
+        content: &begun.message.content,
+        tag: begun.message.applied_tag.as_ref().map(|t| t.as_str()),
+    };
+    let key = MessageKey::of(&begun.message);
+    let result = adapter.send(&outbound).await;
+    let now = state.clock.now();
+    match result {
+        Ok(delivered) => {
+            let outcome = SendOutcome::Sent {
+                provider_message_id: delivered.provider_message_id,
+            };
+            let message = state.store.complete_outbound(&key, &outcome, now).await?;
+            Ok((StatusCode::CREATED, Json(answer(&begun, &message))))
+        }
+        Err(err) => {
+            let outcome = SendOutcome::Failed {
+                code: err.code(),
+                text: err.text(),
+            };
+            tracing::warn!(channel = %channel, code = %err.code(), "provider refused or failed");
+            let message = state.store.complete_outbound(&key, &outcome, now).await?;
+            if let SendError::Rejected {
+                flag: Some(flag), ..
+            } = &err
+            {
+                // The refusal revealed a hard stop: remember it so the policy says so next time.
+                let change = FlagChange {
+                    channel: channel.clone(),
+                    external_id: begun.identity.external_id.clone(),
+                    flag: *flag,
+                    value: true,
+                    at: now,
+                };
+                if let Err(e) = state.store.set_channel_flag(&change).await {
+                    tracing::error!(error = %e, "could not record the provider's hard stop");
+                }
+            }
+            let (status, code) = match &err {
+                SendError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "provider_rejected"),
+                SendError::Unavailable(_) => (StatusCode::BAD_GATEWAY, "provider_unavailable"),
+                SendError::Unsupported(_) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_message")
+                }
+            };
+            let sentence = match &err {
+                SendError::Rejected { code, text, .. } => {
+                    format!(
+                        "The provider refused the message ({code}: {text}). It is kept as failed."
+                    )
+                }
+                SendError::Unavailable(why) => {
+                    format!("The provider could not be reached ({why}). The message is kept as failed; send it again to retry.")
+                }
+                SendError::Unsupported(why) => format!("{why}. The message is kept as failed."),
+            };
+            Err(ApiError::new(status, code, sentence).with("message_record", json!(message)))
+        }
+    }
+}
+
+fn answer(begun: &OutboundBegun, message: &Message) -> Value {
+    json!({
+        "message": message,
+        "conversation": begun.conversation,
+        "conversation_opened": begun.conversation_opened,
+        "assignee": begun.assignee,
+    })
+}

@@ -1,0 +1,544 @@
+//! The product document's story, end to end over real sockets: a customer writes, the
+//! agent replies and closes, later finds the contact under Mine > Closed by a partial name,
+//! sends a follow-up that reopens the conversation and assigns them, and closes it again
+//! with a note. On Telegram, website chat and SMS (Twilio, signed by Twilio's SDK), against
+//! a fake provider; plus the ways it can go wrong.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const ALICE: &str = "token-alice-123";
+const BOB: &str = "token-bob-456";
+
+/// A customer on one of the three channels.
+#[derive(Clone, Copy)]
+enum Customer {
+    Telegram(i64),
+    Web(&'static str),
+    Sms(&'static str),
+}
+
+impl Customer {
+    fn channel(self) -> &'static str {
+        match self {
+            Customer::Telegram(_) => "tg",
+            Customer::Web(_) => "web",
+            Customer::Sms(_) => "sms",
+        }
+    }
+
+    async fn writes(self, s: &DevServer, n: i64, text: &str) -> (u16, String) {
+        match self {
+            Customer::Telegram(chat) => {
+                send_telegram(s, telegram_update(n, chat, "Carlos", "Mendoza", text)).await
+            }
+            Customer::Web(visitor) => {
+                send_webchat(
+                    s,
+                    webchat_body(visitor, &format!("wm-{n}"), "Carlos Mendoza", text),
+                )
+                .await
+            }
+            Customer::Sms(phone) => {
+                send_sms(s, &sms_params(&format!("SM{n:032}"), phone, text)).await
+            }
+        }
+    }
+}
+
+async fn fake_provider_accepts_everything(s: &DevServer) {
+    Mock::given(method("POST"))
+        .and(path("/bot42:bot/sendMessage"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "result": {"message_id": 501}})),
+        )
+        .mount(&s.provider)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/webchat/callback"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&s.provider)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2010-04-01/Accounts/AC123/Messages.json"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"sid": "SMout0001"})))
+        .mount(&s.provider)
+        .await;
+}
+
+async fn provider_calls(s: &DevServer) -> usize {
+    s.provider
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .len()
+}
+
+fn only_item(page: &Value) -> &Value {
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page:#}");
+    &items[0]
+}
+
+async fn story(customer: Customer, store: StoreKind) {
+    let s = DevServer::start_on(store).await;
+    fake_provider_accepts_everything(&s).await;
+    let ch = customer.channel();
+
+    // 1. The customer writes.
+    let (status, _) = customer
+        .writes(&s, 1, "Hi, my order #123 never arrived")
+        .await;
+    assert_eq!(status, 200);
+
+    // 2. It lands in Unassigned > Open, with the channel's reply status.
+    let (status, page) = s.get(ALICE, "/v1/inbox?view=unassigned&status=open").await;
+    assert_eq!(status, 200, "{page}");
+    let row = only_item(&page);
+    let id = row["contact"]["id"].as_str().unwrap().to_owned();
+    if let Customer::Sms(phone) = customer {
+        // SMS carries no name: the contact is known by its number until an agent names it.
+        assert_eq!(row["contact"]["phone"], phone);
+        assert!(row["contact"]["first_name"].is_null());
+        let (status, named) = s
+            .agent(
+                ALICE,
+                reqwest::Method::PATCH,
+                &format!("/v1/contacts/{id}"),
+                Some(json!({"first_name": "Carlos", "last_name": "Mendoza"})),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{named}");
+    } else {
+        assert_eq!(row["contact"]["first_name"], "Carlos");
+    }
+    assert_eq!(row["channels"][0]["channel"], ch);
+    assert_eq!(row["channels"][0]["reply"]["mode"], "free");
+    assert_eq!(page["counts"]["unassigned"], 1);
+
+    // 3. Alice replies: she is assigned.
+    let (status, sent) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": ch, "text": "Sorry! Checking now."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["assignee"], "alice");
+    assert_eq!(sent["message"]["status"]["state"], "sent");
+    let first_conversation = sent["conversation"]["id"].clone();
+
+    // 4. She closes the conversation.
+    let (status, closed) = s
+        .post(ALICE, &format!("/v1/contacts/{id}/close"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["conversation"]["status"], "closed");
+    assert_eq!(
+        closed["assignee"], "alice",
+        "closing keeps the assignee by default"
+    );
+
+    // 5. Days later: Mine > Closed > a partial name.
+    let (status, found) = s
+        .get(ALICE, "/v1/inbox?view=mine&status=closed&q=arlo")
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(only_item(&found)["contact"]["id"], id.as_str());
+    let (_, not_bobs) = s.get(BOB, "/v1/inbox?view=mine&status=closed&q=arlo").await;
+    assert!(not_bobs["items"].as_array().unwrap().is_empty());
+    let (_, all_closed) = s.get(BOB, "/v1/inbox?view=all&status=closed&q=mendo").await;
+    assert_eq!(only_item(&all_closed)["contact"]["id"], id.as_str());
+
+    // 6. A follow-up reopens the conversation and keeps it assigned to the sender.
+    let (status, follow) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": ch, "text": "Your refund went out today."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{follow}");
+    assert_eq!(follow["conversation_opened"], true);
+    assert_ne!(follow["conversation"]["id"], first_conversation);
+    assert_eq!(follow["conversation"]["status"], "open");
+    assert_eq!(follow["assignee"], "alice");
+    let (_, mine_open) = s.get(ALICE, "/v1/inbox?view=mine&status=open").await;
+    assert_eq!(only_item(&mine_open)["contact"]["id"], id.as_str());
+
+    // 7. Closed again, with a note.
+    let (status, closed) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/close"),
+            json!({"category": "resolved", "summary": "Refund issued"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(
+        closed["conversation"]["closing_note"]["category"],
+        "resolved"
+    );
+    assert_eq!(
+        closed["conversation"]["closing_note"]["summary"],
+        "Refund issued"
+    );
+
+    // The timeline has all three messages, newest first; the provider got both replies.
+    let (_, timeline) = s.get(ALICE, &format!("/v1/contacts/{id}/messages")).await;
+    let texts: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Your refund went out today.",
+            "Sorry! Checking now.",
+            "Hi, my order #123 never arrived"
+        ]
+    );
+    assert_eq!(provider_calls(&s).await, 2);
+}
+
+#[tokio::test]
+async fn story_on_telegram() {
+    story(Customer::Telegram(1111111), StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn story_on_website_chat() {
+    story(Customer::Web("visitor-42"), StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn story_on_sms() {
+    story(Customer::Sms("+14155550100"), StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn story_on_telegram_with_dynamodb() {
+    story(Customer::Telegram(2222222), StoreKind::Dynamo).await;
+}
+
+#[tokio::test]
+async fn story_on_website_chat_with_dynamodb() {
+    story(Customer::Web("visitor-43"), StoreKind::Dynamo).await;
+}
+
+#[tokio::test]
+async fn story_on_sms_with_dynamodb() {
+    story(Customer::Sms("+14155550199"), StoreKind::Dynamo).await;
+}
+
+async fn contact_count(s: &DevServer) -> u64 {
+    let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
+    page["counts"]["all"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn bad_signatures_are_refused_and_nothing_is_stored() {
+    let s = DevServer::start().await;
+    let body = telegram_update(1, 7, "Eve", "Mallory", "hi");
+    let (status, text) = s
+        .webhook(
+            "tg",
+            &[("X-Telegram-Bot-Api-Secret-Token", "wrong".into())],
+            body.clone(),
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, 401, "{text}");
+    let (status, _) = s.webhook("tg", &[], body, "application/json").await;
+    assert_eq!(status, 401);
+    let web = webchat_body("v", "m1", "Eve", "hi");
+    let (status, _) = s
+        .webhook(
+            "web",
+            &[("X-Replyline-Signature", "sha256=00ff".into())],
+            web,
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, 401);
+    let params = sms_params("SM1", "+14155550101", "hi");
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    // Signed by Twilio's SDK for another URL: refused.
+    let wrong_url_sig = twilio_sdk_signature("https://elsewhere.test/webhooks/sms", &params);
+    let (status, _) = s
+        .webhook(
+            "sms",
+            &[("X-Twilio-Signature", wrong_url_sig)],
+            form.into_bytes(),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(contact_count(&s).await, 0);
+}
+
+#[tokio::test]
+async fn redelivered_webhooks_are_recorded_once() {
+    let s = DevServer::start().await;
+    let body = telegram_update(77, 5, "Dup", "Licate", "same message");
+    for _ in 0..3 {
+        assert_eq!(send_telegram(&s, body.clone()).await.0, 200);
+    }
+    let params = sms_params("SMdup", "+14155550102", "twice");
+    assert_eq!(send_sms(&s, &params).await.0, 200);
+    assert_eq!(send_sms(&s, &params).await.0, 200);
+    let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
+    assert_eq!(page["counts"]["all"], 2);
+    for item in page["items"].as_array().unwrap() {
+        let id = item["contact"]["id"].as_str().unwrap();
+        let (_, t) = s.get(ALICE, &format!("/v1/contacts/{id}/messages")).await;
+        assert_eq!(t["items"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn unknown_channels_malformed_bodies_and_unknown_agents() {
+    let s = DevServer::start().await;
+    let (status, text) = s
+        .webhook("nope", &[], b"{}".to_vec(), "application/json")
+        .await;
+    assert_eq!(status, 404, "{text}");
+    let error: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(error["error"]["code"], "not_found");
+
+    // Our own channel tells the developer what is wrong.
+    let (status, text) = send_webchat(&s, b"{\"visitor_id\":\"v\"".to_vec()).await;
+    assert_eq!(status, 400, "{text}");
+    let error: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(error["error"]["code"], "invalid_payload");
+    // A provider's verified but unreadable payload is acknowledged (no retry storm).
+    let (status, _) = send_telegram(&s, b"[1,2,3]".to_vec()).await;
+    assert_eq!(status, 200);
+    assert_eq!(contact_count(&s).await, 0);
+
+    let (status, body) = s.get("not-a-token", "/v1/inbox").await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let resp = s
+        .http
+        .get(format!("{}/v1/inbox", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let (status, body) = s.get(ALICE, "/v1/inbox?view=everything").await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("everything"));
+    let (status, body) = s
+        .agent(
+            ALICE,
+            reqwest::Method::POST,
+            "/v1/contacts/01ARZ3NDEKTSV4RRFFQ69G5FAV/messages",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = s
+        .get(ALICE, "/v1/contacts/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .await;
+    assert_eq!(status, 404);
+}
+
+async fn first_contact(s: &DevServer) -> String {
+    let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
+    page["items"][0]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn refused_sends_explain_themselves_and_store_nothing() {
+    let s = DevServer::start().await;
+    fake_provider_accepts_everything(&s).await;
+    // An SMS customer opts out.
+    send_sms(
+        &s,
+        &sms_params("SMa", "+14155550103", "Where is my parcel?"),
+    )
+    .await;
+    send_sms(&s, &sms_params("SMb", "+14155550103", "STOP")).await;
+    let id = first_contact(&s).await;
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "sms", "text": "Hello?"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "opted_out");
+    assert_eq!(body["error"]["reply"]["mode"], "none");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("opted out"));
+    // START lets us write again.
+    send_sms(&s, &sms_params("SMc", "+14155550103", "START")).await;
+    let (status, _) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "sms", "text": "Welcome back"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // A blocked contact.
+    send_telegram(&s, telegram_update(9, 99, "Block", "Me", "spam")).await;
+    let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all&q=block").await;
+    let blocked = page["items"][0]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = s
+        .post(ALICE, &format!("/v1/contacts/{blocked}/block"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let before = provider_calls(&s).await;
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{blocked}/messages"),
+            json!({"channel": "tg", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "contact_blocked");
+    let (status, body) = s
+        .post(ALICE, &format!("/v1/contacts/{blocked}/close"), json!({}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        provider_calls(&s).await,
+        before,
+        "nothing reached the provider"
+    );
+    // Wrong channel for the contact, unknown channel.
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "tg", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "fax", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+}
+
+#[tokio::test]
+async fn provider_failures_keep_the_message_as_failed() {
+    let s = DevServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bot42:bot/sendMessage"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"ok": false, "error_code": 500, "description": "Internal"})),
+        )
+        .mount(&s.provider)
+        .await;
+    send_telegram(&s, telegram_update(1, 12, "Fail", "Case", "hello")).await;
+    let id = first_contact(&s).await;
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "tg", "text": "will fail"}),
+        )
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "provider_unavailable");
+    let (_, t) = s.get(ALICE, &format!("/v1/contacts/{id}/messages")).await;
+    let m = &t["items"][0];
+    assert_eq!(m["content"]["text"], "will fail");
+    assert_eq!(m["status"]["state"], "failed");
+
+    // The bot was blocked: rejected, failed, and the channel is marked unsubscribed.
+    s.provider.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/bot42:bot/sendMessage"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})))
+        .mount(&s.provider)
+        .await;
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "tg", "text": "again"}),
+        )
+        .await;
+    assert_eq!(status, 502);
+    assert_eq!(body["error"]["code"], "provider_rejected");
+    let (_, c) = s.get(ALICE, &format!("/v1/contacts/{id}")).await;
+    assert_eq!(c["channels"][0]["reply"]["mode"], "none");
+    assert_eq!(c["channels"][0]["reply"]["reason"], "unsubscribed");
+}
+
+#[tokio::test]
+async fn a_retried_send_with_the_same_idempotency_key_is_sent_once() {
+    let s = DevServer::start().await;
+    fake_provider_accepts_everything(&s).await;
+    send_webchat(&s, webchat_body("v-9", "m-1", "Ida", "hello")).await;
+    let id = first_contact(&s).await;
+    let path = format!("/v1/contacts/{id}/messages");
+    let body = json!({"channel": "web", "text": "exactly once"});
+    let (s1, first) = s
+        .agent(
+            ALICE,
+            reqwest::Method::POST,
+            &path,
+            Some(body.clone()),
+            Some("retry-1"),
+        )
+        .await;
+    let (s2, second) = s
+        .agent(
+            ALICE,
+            reqwest::Method::POST,
+            &path,
+            Some(body),
+            Some("retry-1"),
+        )
+        .await;
+    assert_eq!(s1, 201, "{first}");
+    assert_eq!(s2, 200, "{second}");
+    assert_eq!(first["message"]["id"], second["message"]["id"]);
+    assert_eq!(provider_calls(&s).await, 1);
+    let (status, body) = s
+        .agent(
+            ALICE,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"channel": "web", "text": "different"})),
+            Some("retry-1"),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+}

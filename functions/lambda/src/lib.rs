@@ -1,0 +1,111 @@
+//! Init shared by every Lambda function, so each `main` stays a few lines: JSON logs, the
+//! configuration document (from a Secrets Manager secret in AWS), the store and HTTP
+//! clients built once with timeouts, and the API Gateway JWT authorizer's claims handed to
+//! the routers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use lambda_http::request::RequestContext;
+use replyline_api::{AppState, Auth, GatewayClaims};
+use replyline_config::{Config, StoreConfig};
+use replyline_domain::SystemClock;
+use replyline_store::dynamo::{client_config, DynamoStore};
+use replyline_store::sqlite::SqliteStore;
+use replyline_store::{Faults, Store};
+
+pub use lambda_http::Error;
+
+/// Structured JSON logs, level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned())
+        .to_lowercase();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_current_span(false)
+        .without_time()
+        .init();
+}
+
+/// Reads the configuration: the secret named by `REPLYLINE_CONFIG_SECRET` (ARN or name),
+/// else the file at `REPLYLINE_CONFIG`.
+pub async fn load_config(sdk: &aws_config::SdkConfig) -> Result<Config, Error> {
+    if let Ok(secret) = std::env::var("REPLYLINE_CONFIG_SECRET") {
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        let value = client
+            .get_secret_value()
+            .secret_id(&secret)
+            .send()
+            .await
+            .map_err(|e| format!("cannot read the configuration secret: {e}"))?;
+        let text = value
+            .secret_string()
+            .ok_or("the configuration secret has no string value")?;
+        return Ok(Config::from_toml(text)?);
+    }
+    let path = std::env::var("REPLYLINE_CONFIG")
+        .map_err(|_| "set REPLYLINE_CONFIG_SECRET (in AWS) or REPLYLINE_CONFIG (a file)")?;
+    Ok(Config::load(std::path::Path::new(&path))?)
+}
+
+/// Everything a function needs, built once per execution environment.
+pub async fn app_state() -> Result<AppState, Error> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = load_config(&sdk).await?;
+    let store: Arc<dyn Store> = match &config.store {
+        StoreConfig::Dynamodb { table, tenant } => {
+            let client = aws_sdk_dynamodb::Client::from_conf(client_config(
+                aws_sdk_dynamodb::config::Builder::from(&sdk),
+            ));
+            Arc::new(DynamoStore::new(client, table, tenant, Faults::default()))
+        }
+        StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path, Faults::default())?),
+    };
+    let claim = std::env::var("REPLYLINE_AGENT_CLAIM").unwrap_or_else(|_| "sub".to_owned());
+    let auth = if std::env::var("REPLYLINE_DEV_TOKENS").is_ok_and(|v| v == "1") {
+        Auth::DevTokens
+    } else {
+        Auth::GatewayJwt { claim }
+    };
+    let http = replyline_channels::http_client()?;
+    Ok(AppState::new(
+        config,
+        store,
+        http,
+        Arc::new(SystemClock),
+        auth,
+    ))
+}
+
+/// Copies the JWT authorizer's claims from the Lambda request context into the request,
+/// where the routers' `Agent` extractor finds them.
+pub fn with_gateway_claims(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(
+        |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let claims = claims_of(&req);
+            req.extensions_mut().insert(GatewayClaims(claims));
+            next.run(req).await
+        },
+    ))
+}
+
+fn claims_of(req: &axum::extract::Request) -> HashMap<String, String> {
+    match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| jwt.claims.clone())
+            .unwrap_or_default(),
+        _ => HashMap::new(),
+    }
+}
+
+/// Serves `router` on the Lambda runtime.
+pub async fn serve(router: Router) -> Result<(), Error> {
+    lambda_http::run(with_gateway_claims(router)).await
+}
