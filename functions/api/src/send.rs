@@ -155,7 +155,9 @@ async fn send_message(
                 }
             }
             let (status, code) = match &err {
-                SendError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "provider_rejected"),
+                SendError::Rejected { .. } | SendError::OutsideWindow { .. } => {
+                    (StatusCode::BAD_GATEWAY, "provider_rejected")
+                }
                 SendError::Unavailable(_) => (StatusCode::BAD_GATEWAY, "provider_unavailable"),
                 SendError::Unsupported(_) => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_message")
@@ -170,6 +172,9 @@ async fn send_message(
                 SendError::Unavailable(why) => {
                     format!("The provider could not be reached ({why}). The message is kept as failed; send it again to retry.")
                 }
+                SendError::OutsideWindow { code, text, .. } => format!(
+                    "The provider says the messaging window is closed ({code}: {text}). The message is kept as failed."
+                ),
                 SendError::Unsupported(why) => format!("{why}. The message is kept as failed."),
             };
             Err(ApiError::new(status, code, sentence).with("message_record", json!(message)))

@@ -112,10 +112,15 @@ async fn receive(
         WebhookOutcome::Events {
             events,
             ignored,
+            failures,
             reply: r,
         } => {
             for what in &ignored {
                 tracing::info!(channel = %channel_id, event = %what, "webhook event ignored");
+            }
+            for f in &failures {
+                // Recorded on the message once the store can find it by provider id.
+                tracing::warn!(channel = %channel_id, provider_message_id = %f.provider_message_id, code = %f.code, "provider reports a failed delivery");
             }
             for event in events {
                 if let Err(e) = record(&state, config, event).await {

@@ -20,5 +20,6 @@ pub use outbound::{http_client, Delivered, OutboundMessage, SendError};
 /// The HTTP client adapters share (built by [`http_client`]).
 pub use reqwest::Client as HttpClient;
 pub use webhook::{
-    FlagSignal, InboundEvent, WebhookError, WebhookOutcome, WebhookReply, WebhookRequest,
+    DeliveryFailure, FlagSignal, InboundEvent, WebhookError, WebhookOutcome, WebhookReply,
+    WebhookRequest,
 };

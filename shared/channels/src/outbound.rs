@@ -32,6 +32,16 @@ pub enum SendError {
         text: String,
         flag: Option<ChannelFlag>,
     },
+    /// The provider says the messaging window is closed (Meta code 10 / subcode 2018278 or
+    /// 2534022, WhatsApp 131047, WeChat 45015) or its quota is used (WeChat 45047): stored
+    /// as failed, and our window state is corrected so the policy agrees next time.
+    #[error("provider says the window is closed ({code}): {text}")]
+    OutsideWindow {
+        code: String,
+        text: String,
+        /// The window's message quota is used up rather than the window closed.
+        quota: bool,
+    },
     /// The provider could not be reached, timed out, or failed on its side (5xx, rate
     /// limit): stored as failed and retryable.
     #[error("provider unavailable: {0}")]
@@ -45,7 +55,9 @@ impl SendError {
     /// The code stored on the failed message.
     pub fn code(&self) -> String {
         match self {
-            SendError::Rejected { code, .. } => code.clone(),
+            SendError::Rejected { code, .. } | SendError::OutsideWindow { code, .. } => {
+                code.clone()
+            }
             SendError::Unavailable(_) => "unavailable".to_owned(),
             SendError::Unsupported(_) => "unsupported".to_owned(),
         }
@@ -53,7 +65,9 @@ impl SendError {
     /// The text stored on the failed message.
     pub fn text(&self) -> String {
         match self {
-            SendError::Rejected { text, .. } => text.clone(),
+            SendError::Rejected { text, .. } | SendError::OutsideWindow { text, .. } => {
+                text.clone()
+            }
             SendError::Unavailable(t) | SendError::Unsupported(t) => t.clone(),
         }
     }

@@ -144,6 +144,7 @@ impl Telegram {
         Ok(WebhookOutcome::Events {
             events,
             ignored,
+            failures: Vec::new(),
             reply: WebhookReply::ok_json(),
         })
     }

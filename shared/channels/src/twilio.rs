@@ -143,6 +143,7 @@ impl Twilio {
         let (Some(sid), Some(from)) = (get("MessageSid"), get("From")) else {
             return Ok(WebhookOutcome::Events {
                 events: Vec::new(),
+                failures: Vec::new(),
                 ignored: vec![format!(
                     "callback without MessageSid/From (status {})",
                     get("MessageStatus").or(get("SmsStatus")).unwrap_or("?")
@@ -190,6 +191,7 @@ impl Twilio {
         Ok(WebhookOutcome::Events {
             events: vec![event],
             ignored: Vec::new(),
+            failures: Vec::new(),
             reply,
         })
     }

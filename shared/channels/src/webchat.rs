@@ -121,6 +121,7 @@ impl Webchat {
                 flag: None,
             }],
             ignored: Vec::new(),
+            failures: Vec::new(),
             reply: WebhookReply::ok_json(),
         })
     }

@@ -70,6 +70,18 @@ pub struct InboundEvent {
     pub flag: Option<FlagSignal>,
 }
 
+/// A provider's delivery report about one of our outbound messages (WhatsApp
+/// `statuses[]`): only failures matter, they mark the stored message failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    /// The provider's id of our message (what `Delivered` returned).
+    pub provider_message_id: String,
+    pub code: String,
+    pub text: String,
+    /// The failure says the window was closed (WhatsApp 131047).
+    pub outside_window: bool,
+}
+
 /// What a verified webhook amounts to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WebhookOutcome {
@@ -78,6 +90,8 @@ pub enum WebhookOutcome {
         events: Vec<InboundEvent>,
         /// Events not handled (receipts, typing...), for the log.
         ignored: Vec<String>,
+        /// Failed deliveries of our messages that the provider reports.
+        failures: Vec<DeliveryFailure>,
         reply: WebhookReply,
     },
     /// A verification handshake: answer it and record nothing.
