@@ -74,6 +74,15 @@ pub struct ContactChannelState {
     /// Providers count the allowance per account (per bot), not per contact, so the store
     /// fills this from the channel's counter.
     pub paid_sent: Option<MonthlyCount>,
+    /// The provider refused a send as outside the window at this instant (Meta 2018278,
+    /// WhatsApp 131047, WeChat 45015): every window opened before it is closed, whatever
+    /// our clock says. A later inbound event opens windows as usual.
+    #[serde(default)]
+    pub provider_closed_at: Option<Timestamp>,
+    /// The provider refused a send as over the window's quota at this instant (WeChat
+    /// 45047): windows opened before it have no messages left.
+    #[serde(default)]
+    pub provider_exhausted_at: Option<Timestamp>,
     /// Blocked in the inbox by an agent.
     pub blocked: bool,
     /// Opted out on this channel (SMS STOP).
@@ -119,6 +128,19 @@ impl ContactChannelState {
             let month = now.month();
             let count = self.paid_sent_in(month).saturating_add(1);
             self.paid_sent = Some(MonthlyCount { month, count });
+        }
+    }
+
+    /// Records a provider's refusal: the window (or its quota) is over as of `at`, so the
+    /// policy stops offering what the provider will refuse. Only moves forward.
+    pub fn record_provider_refusal(&mut self, at: Timestamp, quota: bool) {
+        let slot = if quota {
+            &mut self.provider_exhausted_at
+        } else {
+            &mut self.provider_closed_at
+        };
+        if slot.is_none_or(|t| t < at) {
+            *slot = Some(at);
         }
     }
 
@@ -169,6 +191,17 @@ mod tests {
             })
         );
         assert!(!s.record_inbound(Opener::Payment, t(4_000)));
+    }
+
+    #[test]
+    fn provider_refusals_only_move_forward() {
+        let mut s = ContactChannelState::default();
+        s.record_provider_refusal(t(5_000), false);
+        s.record_provider_refusal(t(4_000), false);
+        assert_eq!(s.provider_closed_at, Some(t(5_000)));
+        s.record_provider_refusal(t(6_000), true);
+        assert_eq!(s.provider_exhausted_at, Some(t(6_000)));
+        assert_eq!(s.provider_closed_at, Some(t(5_000)));
     }
 
     #[test]

@@ -113,10 +113,15 @@ struct Grant {
     end: Timestamp,
     len: Duration,
     quota: Option<u32>,
+    /// The provider said its quota is used up.
+    exhausted: bool,
 }
 
 impl Grant {
     fn remaining(&self, sent: u32) -> Option<u32> {
+        if self.exhausted {
+            return Some(0);
+        }
         self.quota.map(|q| q.saturating_sub(sent))
     }
     fn has_room(&self, sent: u32) -> bool {
@@ -185,17 +190,27 @@ pub fn reply_status(
 
     // 3. Inside a window: the standard one after the last message, or one opened by
     //    another event; the one with room that lasts longest wins.
-    let standard = state.last_inbound_at.map(|t| Grant {
-        end: t.saturating_add(window),
-        len: window,
-        quota: rules.quota_per_window,
-    });
+    // A window opened at `start`: what the rules give it, cut short where the provider
+    // said it was over.
+    let grant = |start: Timestamp, len: Duration, quota: Option<u32>| {
+        let mut end = start.saturating_add(len);
+        if let Some(closed) = state.provider_closed_at.filter(|c| *c >= start) {
+            end = end.min(closed);
+        }
+        Grant {
+            end,
+            len,
+            quota,
+            exhausted: state.provider_exhausted_at.is_some_and(|e| e >= start),
+        }
+    };
+    let standard = state
+        .last_inbound_at
+        .map(|t| grant(t, window, rules.quota_per_window));
     let special = state.last_opener.and_then(|e| {
-        rules.opener_rule(e.opener).map(|r| Grant {
-            end: e.at.saturating_add(r.window),
-            len: r.window,
-            quota: r.quota,
-        })
+        rules
+            .opener_rule(e.opener)
+            .map(|r| grant(e.at, r.window, r.quota))
     });
     let grants = [standard, special];
     let latest = |filter: &dyn Fn(&Grant) -> bool| {

@@ -784,3 +784,47 @@ fn windows_can_be_overridden_per_channel() {
     assert_eq!(st.reason, Reason::NoWindow);
     assert_eq!(st.remaining, Some(5));
 }
+
+// ---------------------------------------------------------------------------------------
+// Provider corrections.
+// ---------------------------------------------------------------------------------------
+
+/// Rule: §4 "A provider refusal after sending (131047, 2018278, 45015…) … updates the
+/// contact-channel state": the window reads as closed from the refusal on, whatever our
+/// clock says; the tag extension (measured from t_in) still applies; the next inbound
+/// message opens a window as usual.
+#[test]
+fn a_provider_refusal_closes_the_window_early() {
+    let r = rules(Messenger);
+    let mut s = wrote();
+    s.record_provider_refusal(after(hours(20)), false);
+    let st = status(&r, &s, HUMAN, after(hours(21)));
+    assert_eq!(st.mode, ReplyMode::TagOnly);
+    assert_eq!(st.window_closes_at, Some(after(hours(20))));
+    assert_eq!(status(&r, &s, BOT, after(hours(21))).mode, ReplyMode::None);
+    s.record_inbound(Opener::Message, after(hours(22)));
+    assert_eq!(status(&r, &s, BOT, after(hours(23))).mode, ReplyMode::Free);
+
+    let wa = rules(Whatsapp);
+    let mut s = wrote();
+    s.record_provider_refusal(after(hours(2)), false);
+    assert_eq!(
+        status(&wa, &s, HUMAN, after(hours(3))).mode,
+        ReplyMode::TemplateOnly
+    );
+}
+
+/// Rule: §3 WeChat "45047 out of response count limit": the window's quota reads as used.
+#[test]
+fn a_provider_quota_refusal_exhausts_the_window() {
+    let r = rules(Wechat);
+    let mut s = wrote();
+    s.record_outbound(false, after(hours(1)));
+    s.record_provider_refusal(after(hours(2)), true);
+    let st = status(&r, &s, HUMAN, after(hours(3)));
+    assert_eq!(st.reason, Reason::QuotaExhausted);
+    assert_eq!(st.remaining, Some(0));
+    assert!(st.explain().contains("All 5 messages"), "{}", st.explain());
+    s.record_inbound(Opener::Message, after(hours(4)));
+    assert_eq!(status(&r, &s, HUMAN, after(hours(4))).remaining, Some(5));
+}

@@ -90,12 +90,25 @@ fn state_strategy() -> impl Strategy<Value = ContactChannelState> {
         prop::option::of((opener, instant(0, 10 * 86_400_000))),
         0u32..15,
         prop::option::of((any::<bool>(), 0u32..25)),
-        prop::bool::weighted(0.1),
-        prop::bool::weighted(0.1),
-        prop::bool::weighted(0.1),
+        (
+            prop::bool::weighted(0.1),
+            prop::bool::weighted(0.1),
+            prop::bool::weighted(0.1),
+        ),
+        (
+            prop::option::weighted(0.2, instant(0, 10 * 86_400_000)),
+            prop::option::weighted(0.2, instant(0, 10 * 86_400_000)),
+        ),
     )
         .prop_map(
-            |(last, opener, sent, paid, blocked, opted_out, unsubscribed)| ContactChannelState {
+            |(
+                last,
+                opener,
+                sent,
+                paid,
+                (blocked, opted_out, unsubscribed),
+                (closed, exhausted),
+            )| ContactChannelState {
                 last_inbound_at: last,
                 last_opener: opener.map(|(opener, at)| OpenerEvent { opener, at }),
                 sent_since_inbound: sent,
@@ -107,6 +120,8 @@ fn state_strategy() -> impl Strategy<Value = ContactChannelState> {
                     },
                     count,
                 }),
+                provider_closed_at: closed,
+                provider_exhausted_at: exhausted,
                 blocked,
                 opted_out,
                 unsubscribed,

@@ -643,6 +643,8 @@ pub fn contact_channel(
             last_opener: live.and_then(|w| w.last_opener),
             sent_since_inbound: live.map_or(0, |w| w.sent_since_inbound),
             paid_sent: paid,
+            provider_closed_at: None,
+            provider_exhausted_at: None,
             blocked: contact.blocked,
             opted_out: channel.opted_out,
             unsubscribed: channel.unsubscribed,

@@ -164,6 +164,8 @@ impl DynamoStore {
                 last_opener: live.and_then(|w| w.last_opener),
                 sent_since_inbound: live.map_or(0, |w| w.sent_since_inbound),
                 paid_sent: paid_sent.map(|count| MonthlyCount { month, count }),
+                provider_closed_at: None,
+                provider_exhausted_at: None,
                 blocked: snapshot.record.contact.blocked,
                 opted_out: channel.opted_out,
                 unsubscribed: channel.unsubscribed,

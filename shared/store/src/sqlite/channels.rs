@@ -69,6 +69,8 @@ impl ChannelRow {
             last_opener: self.window.last_opener,
             sent_since_inbound: self.window.sent_since_inbound,
             paid_sent: self.paid,
+            provider_closed_at: None,
+            provider_exhausted_at: None,
             blocked,
             opted_out: self.opted_out,
             unsubscribed: self.unsubscribed,
