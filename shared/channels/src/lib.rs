@@ -8,12 +8,19 @@
 //! No storage and no policy decisions here: the webhook and send functions do that.
 
 mod adapter;
+pub mod instagram;
+pub mod line;
+pub mod messenger;
+mod meta;
 mod outbound;
 pub mod signature;
 pub mod telegram;
 pub mod twilio;
+pub mod viber;
 pub mod webchat;
 mod webhook;
+pub mod wechat;
+pub mod whatsapp;
 
 pub use adapter::Adapter;
 pub use outbound::{http_client, Delivered, OutboundMessage, SendError};

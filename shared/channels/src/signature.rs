@@ -37,6 +37,27 @@ pub fn verify_base64(expected: &[u8], given: &str) -> bool {
     }
 }
 
+/// SHA-1 of the parts sorted bytewise and concatenated (WeChat's scheme: the token,
+/// timestamp and nonce, plus the `Encrypt` text in safe mode).
+pub fn sorted_sha1(parts: &[&str]) -> [u8; 20] {
+    use sha1::Digest;
+    let mut sorted = parts.to_vec();
+    sorted.sort_unstable();
+    let mut hasher = Sha1::new();
+    for part in sorted {
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().into()
+}
+
+/// Whether `given` (hex, any case) equals `expected`.
+pub fn verify_hex(expected: &[u8], given: &str) -> bool {
+    match hex::decode(given.trim()) {
+        Ok(sig) => bool::from(sig.ct_eq(expected)),
+        Err(_) => false,
+    }
+}
+
 /// Constant-time string equality (shared secrets sent verbatim, like Telegram's).
 pub fn secret_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))

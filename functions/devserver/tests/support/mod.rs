@@ -124,7 +124,13 @@ impl DevServer {
     }
 
     pub async fn start_with(kind: StoreKind, extra_config: &str) -> DevServer {
+        Self::start_with_channels(kind, |_| extra_config.to_owned()).await
+    }
+
+    /// More configuration, written knowing the fake provider's URL.
+    pub async fn start_with_channels(kind: StoreKind, extra: impl Fn(&str) -> String) -> DevServer {
         let provider = MockServer::start().await;
+        let extra_config = extra(&provider.uri());
         let dir = std::env::temp_dir().join(format!(
             "replyline-e2e-{}-{}",
             std::process::id(),
@@ -134,7 +140,7 @@ impl DevServer {
         let cfg = dir.join("config.toml");
         std::fs::write(
             &cfg,
-            config(&provider.uri(), &store_section(kind, &dir), extra_config),
+            config(&provider.uri(), &store_section(kind, &dir), &extra_config),
         )
         .unwrap();
         if kind == StoreKind::Dynamo {
