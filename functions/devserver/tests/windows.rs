@@ -7,7 +7,7 @@ mod support;
 use replyline_channels::signature::hmac_sha256;
 use serde_json::{json, Value};
 use support::*;
-use wiremock::matchers::{body_string_contains, method, path, path_regex};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 
 const ALICE: &str = "token-alice-123";
@@ -86,8 +86,12 @@ fn now_ms() -> i64 {
     now_secs() * 1000
 }
 
+/// Meta publishes no SDK that signs; the test signs and Meta's community SDK (pywa)
+/// must judge the signature valid before it is used.
 fn meta_signature(body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(hmac_sha256(APP_SECRET.as_bytes(), body)))
+    let sig = format!("sha256={}", hex::encode(hmac_sha256(APP_SECRET.as_bytes(), body)));
+    assert_eq!(oracle("meta_sign.py", &[APP_SECRET, &sig], body).trim(), "valid");
+    sig
 }
 
 async fn messenger_writes(s: &DevServer, psid: &str, mid: &str, at_ms: i64) {
@@ -205,7 +209,8 @@ async fn viber_after_24h_is_paid_until_the_allowance_is_used() {
             "sender": {"id": who, "name": format!("Viktor{i}"), "api_version": 2},
             "message": {"type": "text", "text": "hi"}, "silent": false}))
         .unwrap();
-        let sig = hex::encode(hmac_sha256(b"viber-token", &body));
+        // Signed by the oracle, which has Viber's SDK (viberbot) verify and parse it.
+        let sig = oracle("viber_sign.py", &["viber-token"], &body).lines().next().unwrap().to_owned();
         let (status, text) = s.webhook("vb", &[("X-Viber-Content-Signature", sig)], body, "application/json").await;
         assert_eq!(status, 200, "{text}");
     }
@@ -223,18 +228,12 @@ async fn viber_after_24h_is_paid_until_the_allowance_is_used() {
     assert!(outcomes[2].1["error"]["message"].as_str().unwrap().contains("commercial terms"));
 }
 
+/// The plain-mode query, signed by WeChat's SDK (wechatpy).
 fn wechat_query(token: &str) -> String {
     let timestamp = now_secs().to_string();
     let nonce = "12345";
-    let mut parts = [token.to_owned(), timestamp.clone(), nonce.to_owned()];
-    parts.sort();
-    let signature = hex::encode(sha1_digest(parts.concat().as_bytes()));
-    format!("signature={signature}&timestamp={timestamp}&nonce={nonce}&openid=oUser1")
-}
-
-fn sha1_digest(data: &[u8]) -> Vec<u8> {
-    use sha1::Digest;
-    sha1::Sha1::digest(data).to_vec()
+    let signature = oracle("wechat_sign.py", &["plain", token, &timestamp, nonce], b"");
+    format!("signature={}&timestamp={timestamp}&nonce={nonce}&openid=oUser1", signature.trim())
 }
 
 async fn wechat_writes(s: &DevServer, msg_id: u64, at_secs: i64) {
@@ -289,5 +288,4 @@ async fn wechat_allows_five_messages_within_48h_then_nothing() {
     let (status, body) = send(&s, old["contact"]["id"].as_str().unwrap(), json!({"channel": "wc", "text": "late"})).await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "window_closed");
-    let _ = body_string_contains("unused");
 }

@@ -355,3 +355,24 @@ pub async fn send_sms(s: &DevServer, params: &[(String, String)]) -> (u16, Strin
     )
     .await
 }
+
+/// Runs a provider-SDK oracle script from `tests/oracles` with `stdin`; returns its stdout.
+pub fn oracle(script: &str, args: &[&str], stdin: &[u8]) -> String {
+    use std::io::Write;
+    let python = std::env::var("REPLYLINE_ORACLE_PYTHON").expect(
+        "REPLYLINE_ORACLE_PYTHON is not set: run the tests with ./scripts/test.sh (it installs the providers' SDKs)",
+    );
+    let path = format!("{}/../../tests/oracles/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(python)
+        .arg(path)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
