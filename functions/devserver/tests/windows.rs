@@ -56,12 +56,17 @@ async fn start() -> DevServer {
     let s = DevServer::start_with_channels(StoreKind::Sqlite, window_channels).await;
     Mock::given(method("POST"))
         .and(path("/v21.0/me/messages"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"recipient_id": "psid-1", "message_id": "m_out1"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": "psid-1", "message_id": "m_out1"})),
+        )
         .mount(&s.provider)
         .await;
     Mock::given(method("POST"))
         .and(path("/v21.0/277321005464405/messages"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.out1"}]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.out1"}]}),
+        ))
         .mount(&s.provider)
         .await;
     Mock::given(method("POST"))
@@ -71,12 +76,17 @@ async fn start() -> DevServer {
         .await;
     Mock::given(method("GET"))
         .and(path("/cgi-bin/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "wc-access", "expires_in": 7200})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "wc-access", "expires_in": 7200})),
+        )
         .mount(&s.provider)
         .await;
     Mock::given(method("POST"))
         .and(path_regex("^/cgi-bin/message/custom/send"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "errmsg": "ok"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "errmsg": "ok"})),
+        )
         .mount(&s.provider)
         .await;
     s
@@ -89,8 +99,14 @@ fn now_ms() -> i64 {
 /// Meta publishes no SDK that signs; the test signs and Meta's community SDK (pywa)
 /// must judge the signature valid before it is used.
 fn meta_signature(body: &[u8]) -> String {
-    let sig = format!("sha256={}", hex::encode(hmac_sha256(APP_SECRET.as_bytes(), body)));
-    assert_eq!(oracle("meta_sign.py", &[APP_SECRET, &sig], body).trim(), "valid");
+    let sig = format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(APP_SECRET.as_bytes(), body))
+    );
+    assert_eq!(
+        oracle("meta_sign.py", &[APP_SECRET, &sig], body).trim(),
+        "valid"
+    );
     sig
 }
 
@@ -100,17 +116,30 @@ async fn messenger_writes(s: &DevServer, psid: &str, mid: &str, at_ms: i64) {
     ]}]}))
     .unwrap();
     let sig = meta_signature(&body);
-    let (status, text) = s.webhook("fb", &[("X-Hub-Signature-256", sig)], body, "application/json").await;
+    let (status, text) = s
+        .webhook(
+            "fb",
+            &[("X-Hub-Signature-256", sig)],
+            body,
+            "application/json",
+        )
+        .await;
     assert_eq!(status, 200, "{text}");
 }
 
 async fn contact_id(s: &DevServer, q: &str) -> String {
-    let (_, page) = s.get(ALICE, &format!("/v1/inbox?view=all&status=all&q={q}")).await;
-    page["items"][0]["contact"]["id"].as_str().unwrap_or_else(|| panic!("no contact for {q}: {page}")).to_owned()
+    let (_, page) = s
+        .get(ALICE, &format!("/v1/inbox?view=all&status=all&q={q}"))
+        .await;
+    page["items"][0]["contact"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no contact for {q}: {page}"))
+        .to_owned()
 }
 
 async fn send(s: &DevServer, id: &str, body: Value) -> (u16, Value) {
-    s.post(ALICE, &format!("/v1/contacts/{id}/messages"), body).await
+    s.post(ALICE, &format!("/v1/contacts/{id}/messages"), body)
+        .await
 }
 
 async fn provider_bodies(s: &DevServer, path_part: &str) -> Vec<String> {
@@ -145,28 +174,53 @@ async fn messenger_inside_24h_untagged_after_2_days_human_agent_after_8_days_not
     assert_eq!(fresh["channels"][0]["reply"]["mode"], "free");
     let two = by_psid("psid-2days");
     assert_eq!(two["channels"][0]["reply"]["mode"], "tag_only");
-    assert_eq!(two["channels"][0]["reply"]["allowed_tags"], json!(["HUMAN_AGENT"]));
+    assert_eq!(
+        two["channels"][0]["reply"]["allowed_tags"],
+        json!(["HUMAN_AGENT"])
+    );
     let eight = by_psid("psid-8days");
     assert_eq!(eight["channels"][0]["reply"]["mode"], "none");
 
     // Inside 24 h: nothing is tagged.
-    let (status, body) = send(&s, fresh["contact"]["id"].as_str().unwrap(), json!({"channel": "fb", "text": "Checking!"})).await;
+    let (status, body) = send(
+        &s,
+        fresh["contact"]["id"].as_str().unwrap(),
+        json!({"channel": "fb", "text": "Checking!"}),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert!(body["message"]["applied_tag"].is_null());
     // 2 days after: a human's plain text goes out with HUMAN_AGENT.
-    let (status, body) = send(&s, two["contact"]["id"].as_str().unwrap(), json!({"channel": "fb", "text": "Following up"})).await;
+    let (status, body) = send(
+        &s,
+        two["contact"]["id"].as_str().unwrap(),
+        json!({"channel": "fb", "text": "Following up"}),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["message"]["applied_tag"], "HUMAN_AGENT");
     // 8 days after: refused, with why and what instead.
-    let (status, body) = send(&s, eight["contact"]["id"].as_str().unwrap(), json!({"channel": "fb", "text": "Hello?"})).await;
+    let (status, body) = send(
+        &s,
+        eight["contact"]["id"].as_str().unwrap(),
+        json!({"channel": "fb", "text": "Hello?"}),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "window_closed");
-    assert!(body["error"]["message"].as_str().unwrap().contains("until the customer writes again"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("until the customer writes again"));
 
     let sent = provider_bodies(&s, "/me/messages").await;
     assert_eq!(sent.len(), 2, "the refused one never reached Meta");
-    assert!(sent.iter().any(|b| b.contains("\"RESPONSE\"") && !b.contains("HUMAN_AGENT")));
-    assert!(sent.iter().any(|b| b.contains("\"MESSAGE_TAG\"") && b.contains("HUMAN_AGENT")));
+    assert!(sent
+        .iter()
+        .any(|b| b.contains("\"RESPONSE\"") && !b.contains("HUMAN_AGENT")));
+    assert!(sent
+        .iter()
+        .any(|b| b.contains("\"MESSAGE_TAG\"") && b.contains("HUMAN_AGENT")));
 }
 
 async fn whatsapp_writes(s: &DevServer, wa_id: &str, wamid: &str, at_secs: i64) {
@@ -178,7 +232,14 @@ async fn whatsapp_writes(s: &DevServer, wa_id: &str, wamid: &str, at_secs: i64) 
     }}]}]}))
     .unwrap();
     let sig = meta_signature(&body);
-    let (status, text) = s.webhook("wa", &[("X-Hub-Signature-256", sig)], body, "application/json").await;
+    let (status, text) = s
+        .webhook(
+            "wa",
+            &[("X-Hub-Signature-256", sig)],
+            body,
+            "application/json",
+        )
+        .await;
     assert_eq!(status, 200, "{text}");
 }
 
@@ -187,7 +248,8 @@ async fn whatsapp_after_24h_only_a_template_reopens() {
     let s = start().await;
     whatsapp_writes(&s, "972544401243", "wamid.in1", now_secs() - 30 * 3600).await;
     let id = contact_id(&s, "wanda").await;
-    s.post(ALICE, &format!("/v1/contacts/{id}/close"), json!({})).await;
+    s.post(ALICE, &format!("/v1/contacts/{id}/close"), json!({}))
+        .await;
     let (status, body) = send(&s, &id, json!({"channel": "wa", "text": "Hello again"})).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "template_required");
@@ -197,35 +259,64 @@ async fn whatsapp_after_24h_only_a_template_reopens() {
     assert_eq!(body["conversation_opened"], true);
     assert_eq!(body["assignee"], "alice");
     let sent = provider_bodies(&s, "/messages").await;
-    assert!(sent.iter().any(|b| b.contains("\"template\"") && b.contains("order_update")), "{sent:?}");
+    assert!(
+        sent.iter()
+            .any(|b| b.contains("\"template\"") && b.contains("order_update")),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]
 async fn viber_after_24h_is_paid_until_the_allowance_is_used() {
     let s = start().await;
     for (i, who) in ["vib-a==", "vib-b==", "vib-c=="].iter().enumerate() {
-        let body = serde_json::to_vec(&json!({"event": "message", "timestamp": now_ms() - 3 * DAY_MS,
+        let body = serde_json::to_vec(
+            &json!({"event": "message", "timestamp": now_ms() - 3 * DAY_MS,
             "message_token": 4_912_661_846_655_238_145u64 + i as u64,
             "sender": {"id": who, "name": format!("Viktor{i}"), "api_version": 2},
-            "message": {"type": "text", "text": "hi"}, "silent": false}))
+            "message": {"type": "text", "text": "hi"}, "silent": false}),
+        )
         .unwrap();
         // Signed by the oracle, which has Viber's SDK (viberbot) verify and parse it.
-        let sig = oracle("viber_sign.py", &["viber-token"], &body).lines().next().unwrap().to_owned();
-        let (status, text) = s.webhook("vb", &[("X-Viber-Content-Signature", sig)], body, "application/json").await;
+        let sig = oracle("viber_sign.py", &["viber-token"], &body)
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        let (status, text) = s
+            .webhook(
+                "vb",
+                &[("X-Viber-Content-Signature", sig)],
+                body,
+                "application/json",
+            )
+            .await;
         assert_eq!(status, 200, "{text}");
     }
     let mut outcomes = Vec::new();
     for i in 0..3 {
         let id = contact_id(&s, &format!("viktor{i}")).await;
-        let (status, body) = send(&s, &id, json!({"channel": "vb", "text": "A paid follow-up"})).await;
+        let (status, body) = send(
+            &s,
+            &id,
+            json!({"channel": "vb", "text": "A paid follow-up"}),
+        )
+        .await;
         outcomes.push((status, body));
     }
     assert_eq!(outcomes[0].0, 201, "{}", outcomes[0].1);
     assert_eq!(outcomes[0].1["message"]["paid"], true);
     assert_eq!(outcomes[1].0, 201);
-    assert_eq!(outcomes[2].0, 409, "the monthly allowance of 2 is used: {}", outcomes[2].1);
+    assert_eq!(
+        outcomes[2].0, 409,
+        "the monthly allowance of 2 is used: {}",
+        outcomes[2].1
+    );
     assert_eq!(outcomes[2].1["error"]["code"], "quota_exhausted");
-    assert!(outcomes[2].1["error"]["message"].as_str().unwrap().contains("commercial terms"));
+    assert!(outcomes[2].1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("commercial terms"));
 }
 
 /// The plain-mode query, signed by WeChat's SDK (wechatpy).
@@ -233,7 +324,10 @@ fn wechat_query(token: &str) -> String {
     let timestamp = now_secs().to_string();
     let nonce = "12345";
     let signature = oracle("wechat_sign.py", &["plain", token, &timestamp, nonce], b"");
-    format!("signature={}&timestamp={timestamp}&nonce={nonce}&openid=oUser1", signature.trim())
+    format!(
+        "signature={}&timestamp={timestamp}&nonce={nonce}&openid=oUser1",
+        signature.trim()
+    )
 }
 
 async fn wechat_writes(s: &DevServer, msg_id: u64, at_secs: i64) {
@@ -242,7 +336,11 @@ async fn wechat_writes(s: &DevServer, msg_id: u64, at_secs: i64) {
     );
     let resp = s
         .http
-        .post(format!("{}/webhooks/wc?{}", s.url, wechat_query("wechat-token")))
+        .post(format!(
+            "{}/webhooks/wc?{}",
+            s.url,
+            wechat_query("wechat-token")
+        ))
         .header("content-type", "text/xml")
         .body(xml)
         .send()
@@ -256,9 +354,17 @@ async fn wechat_allows_five_messages_within_48h_then_nothing() {
     let s = start().await;
     wechat_writes(&s, 1_234_567_890_123_456, now_secs() - 3600).await;
     let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
-    let id = page["items"][0]["contact"]["id"].as_str().unwrap().to_owned();
+    let id = page["items"][0]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for i in 0..5 {
-        let (status, body) = send(&s, &id, json!({"channel": "wc", "text": format!("reply {i}")})).await;
+        let (status, body) = send(
+            &s,
+            &id,
+            json!({"channel": "wc", "text": format!("reply {i}")}),
+        )
+        .await;
         assert_eq!(status, 201, "{i}: {body}");
     }
     let (status, body) = send(&s, &id, json!({"channel": "wc", "text": "one too many"})).await;
@@ -266,7 +372,13 @@ async fn wechat_allows_five_messages_within_48h_then_nothing() {
     assert_eq!(body["error"]["code"], "quota_exhausted");
     assert_eq!(provider_bodies(&s, "/custom/send").await.len(), 5);
     assert_eq!(
-        s.provider.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/cgi-bin/token").count(),
+        s.provider
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/cgi-bin/token")
+            .count(),
         1,
         "the access token is fetched once and cached"
     );
@@ -276,16 +388,31 @@ async fn wechat_allows_five_messages_within_48h_then_nothing() {
         .replace("CT", &(now_secs() - 49 * 3600).to_string());
     let resp = s
         .http
-        .post(format!("{}/webhooks/wc?{}", s.url, wechat_query("wechat-token").replace("oUser1", "oOld")))
+        .post(format!(
+            "{}/webhooks/wc?{}",
+            s.url,
+            wechat_query("wechat-token").replace("oUser1", "oOld")
+        ))
         .body(xml)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
-    let old = page["items"].as_array().unwrap().iter().find(|i| i["channels"][0]["external_id"] == "oOld").unwrap().clone();
+    let old = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["channels"][0]["external_id"] == "oOld")
+        .unwrap()
+        .clone();
     assert_eq!(old["channels"][0]["reply"]["mode"], "none");
-    let (status, body) = send(&s, old["contact"]["id"].as_str().unwrap(), json!({"channel": "wc", "text": "late"})).await;
+    let (status, body) = send(
+        &s,
+        old["contact"]["id"].as_str().unwrap(),
+        json!({"channel": "wc", "text": "late"}),
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "window_closed");
 }

@@ -362,7 +362,10 @@ pub fn oracle(script: &str, args: &[&str], stdin: &[u8]) -> String {
     let python = std::env::var("REPLYLINE_ORACLE_PYTHON").expect(
         "REPLYLINE_ORACLE_PYTHON is not set: run the tests with ./scripts/test.sh (it installs the providers' SDKs)",
     );
-    let path = format!("{}/../../tests/oracles/{script}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../tests/oracles/{script}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut child = Command::new(python)
         .arg(path)
         .args(args)
@@ -373,6 +376,10 @@ pub fn oracle(script: &str, args: &[&str], stdin: &[u8]) -> String {
         .expect("python runs");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
