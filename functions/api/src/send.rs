@@ -10,6 +10,7 @@ use axum::routing::post;
 use axum::Json;
 use replyline_channels::{OutboundMessage, SendError};
 use replyline_domain::{ChannelId, Content, IdempotencyKey, Message, MessageTag, Sender, Template};
+use replyline_policy::{reply_status, SenderKind};
 use replyline_store::{FlagChange, MessageKey, OutboundBegun, OutboundRequest, SendOutcome};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -153,6 +154,38 @@ async fn send_message(
                 if let Err(e) = state.store.set_channel_flag(&change).await {
                     tracing::error!(error = %e, "could not record the provider's hard stop");
                 }
+            }
+            if let SendError::OutsideWindow { quota, code, text } = &err {
+                // The provider knows better than our clock: correct the window, then answer
+                // like a policy refusal, with what is allowed now.
+                state
+                    .store
+                    .record_provider_refusal(&begun.message.contact_id, &channel, now, *quota)
+                    .await?;
+                let details = state
+                    .store
+                    .get_contact(&begun.message.contact_id, now)
+                    .await?;
+                let reply = details
+                    .channels
+                    .iter()
+                    .find(|c| c.identity.channel == channel)
+                    .map(|c| reply_status(&channel_config.rules, &c.state, SenderKind::Human, now));
+                let (api_code, what) = if *quota {
+                    ("quota_exhausted", "the window's message quota is used up")
+                } else {
+                    ("window_closed", "the messaging window is closed")
+                };
+                let mut sentence = format!(
+                    "The provider refused the message because {what} ({code}: {text}); it is kept as failed."
+                );
+                if let Some(r) = &reply {
+                    sentence.push(' ');
+                    sentence.push_str(&r.explain());
+                }
+                return Err(ApiError::new(StatusCode::CONFLICT, api_code, sentence)
+                    .with("reply", serde_json::to_value(&reply).unwrap_or(Value::Null))
+                    .with("message_record", json!(message)));
             }
             let (status, code) = match &err {
                 SendError::Rejected { .. } | SendError::OutsideWindow { .. } => {

@@ -119,8 +119,15 @@ async fn receive(
                 tracing::info!(channel = %channel_id, event = %what, "webhook event ignored");
             }
             for f in &failures {
-                // Recorded on the message once the store can find it by provider id.
-                tracing::warn!(channel = %channel_id, provider_message_id = %f.provider_message_id, code = %f.code, "provider reports a failed delivery");
+                if let Err(e) = record_failure(&state, config, f).await {
+                    tracing::error!(channel = %channel_id, error = %e, "delivery report not recorded; provider will retry");
+                    return ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "store_unavailable",
+                        "The event could not be recorded; retry later.",
+                    )
+                    .into_response();
+                }
             }
             for event in events {
                 if let Err(e) = record(&state, config, event).await {
@@ -179,6 +186,35 @@ async fn record(
         match state.store.set_channel_flag(&change).await {
             Ok(()) | Err(StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A provider reports that one of our messages failed after it accepted it (WhatsApp
+/// `statuses[]`): the message is marked failed, and a window error corrects the window.
+async fn record_failure(
+    state: &AppState,
+    config: &ChannelConfig,
+    f: &replyline_channels::DeliveryFailure,
+) -> Result<(), StoreError> {
+    let now = state.clock.now();
+    let message = state
+        .store
+        .fail_by_provider_id(&config.id, &f.provider_message_id, &f.code, &f.text, now)
+        .await?;
+    match message {
+        Some(m) => {
+            tracing::warn!(channel = %config.id, contact = %m.contact_id, code = %f.code, "provider reports a failed delivery");
+            if f.outside_window {
+                state
+                    .store
+                    .record_provider_refusal(&m.contact_id, &config.id, now, false)
+                    .await?;
+            }
+        }
+        None => {
+            tracing::info!(channel = %config.id, "failure report for a message we do not know; ignored");
         }
     }
     Ok(())

@@ -330,7 +330,10 @@ fn wechat_query(token: &str) -> String {
     )
 }
 
+/// WeChat retries a webhook it has no answer to within 5 seconds: each answer's time is
+/// printed for the test log (measured, not asserted).
 async fn wechat_writes(s: &DevServer, msg_id: u64, at_secs: i64) {
+    let started = std::time::Instant::now();
     let xml = format!(
         "<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[oUser1]]></FromUserName><CreateTime>{at_secs}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[ni hao]]></Content><MsgId>{msg_id}</MsgId></xml>"
     );
@@ -347,6 +350,10 @@ async fn wechat_writes(s: &DevServer, msg_id: u64, at_secs: i64) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
+    println!(
+        "WeChat webhook answered in {:?} (budget: 5 s)",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -415,4 +422,119 @@ async fn wechat_allows_five_messages_within_48h_then_nothing() {
     .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "window_closed");
+}
+
+#[tokio::test]
+async fn a_batched_meta_payload_records_every_message() {
+    let s = start().await;
+    let t = now_ms();
+    let msg = |psid: &str, mid: &str, text: &str| json!({"sender": {"id": psid}, "recipient": {"id": "PAGE"}, "timestamp": t, "message": {"mid": mid, "text": text}});
+    let body = serde_json::to_vec(&json!({"object": "page", "entry": [
+        {"id": "PAGE", "time": t, "messaging": [msg("psid-a", "mid.a1", "one"), msg("psid-b", "mid.b1", "two")]},
+        {"id": "PAGE", "time": t, "messaging": [msg("psid-a", "mid.a2", "three"),
+            {"sender": {"id": "psid-a"}, "recipient": {"id": "PAGE"}, "timestamp": t, "delivery": {"mids": ["m_out1"], "watermark": t}}]}
+    ]}))
+    .unwrap();
+    let sig = meta_signature(&body);
+    let (status, text) = s
+        .webhook(
+            "fb",
+            &[("X-Hub-Signature-256", sig.clone())],
+            body.clone(),
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    // Meta redelivers the whole batch: nothing is doubled.
+    let (status, _) = s
+        .webhook(
+            "fb",
+            &[("X-Hub-Signature-256", sig)],
+            body,
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
+    assert_eq!(page["counts"]["all"], 2, "two customers");
+    let mut texts = Vec::new();
+    for item in page["items"].as_array().unwrap() {
+        let id = item["contact"]["id"].as_str().unwrap();
+        let (_, t) = s.get(ALICE, &format!("/v1/contacts/{id}/messages")).await;
+        for m in t["items"].as_array().unwrap() {
+            texts.push(m["content"]["text"].as_str().unwrap().to_owned());
+        }
+    }
+    texts.sort();
+    assert_eq!(texts, ["one", "three", "two"]);
+}
+
+#[tokio::test]
+async fn a_provider_window_refusal_corrects_the_window() {
+    let s = DevServer::start_with_channels(StoreKind::Sqlite, window_channels).await;
+    Mock::given(method("POST"))
+        .and(path("/v21.0/me/messages"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#10) This message is sent outside of allowed window.",
+            "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}})))
+        .mount(&s.provider)
+        .await;
+    // By our clock the customer wrote an hour ago; Meta disagrees.
+    messenger_writes(&s, "psid-skew", "mid.skew", now_ms() - 3_600_000).await;
+    let (_, page) = s.get(ALICE, "/v1/inbox?view=all&status=all").await;
+    let id = page["items"][0]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(page["items"][0]["channels"][0]["reply"]["mode"], "free");
+    let (status, body) = send(&s, &id, json!({"channel": "fb", "text": "Hi"})).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "window_closed");
+    assert_eq!(
+        body["error"]["reply"]["mode"], "tag_only",
+        "a human can still use HUMAN_AGENT"
+    );
+    assert_eq!(body["error"]["message_record"]["status"]["state"], "failed");
+    let (_, contact) = s.get(ALICE, &format!("/v1/contacts/{id}")).await;
+    assert_eq!(contact["channels"][0]["reply"]["mode"], "tag_only");
+}
+
+#[tokio::test]
+async fn a_whatsapp_failed_status_marks_our_message_failed() {
+    let s = start().await;
+    whatsapp_writes(&s, "972500000002", "wamid.in2", now_secs() - 3600).await;
+    let id = contact_id(&s, "wanda").await;
+    let (status, body) = send(&s, &id, json!({"channel": "wa", "text": "On its way"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["provider_message_id"], "wamid.out1");
+    // Later WhatsApp reports the message failed: the customer's window had closed.
+    let report = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550953877", "phone_number_id": "277321005464405"},
+        "statuses": [{"id": "wamid.out1", "status": "failed", "timestamp": now_secs().to_string(), "recipient_id": "972500000002",
+            "errors": [{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message"}]}]
+    }}]}]}))
+    .unwrap();
+    let sig = meta_signature(&report);
+    let (status, text) = s
+        .webhook(
+            "wa",
+            &[("X-Hub-Signature-256", sig)],
+            report,
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let (_, t) = s.get(ALICE, &format!("/v1/contacts/{id}/messages")).await;
+    let ours = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .unwrap()
+        .clone();
+    assert_eq!(ours["status"]["state"], "failed");
+    assert_eq!(ours["status"]["code"], "131047");
+    let (_, contact) = s.get(ALICE, &format!("/v1/contacts/{id}")).await;
+    assert_eq!(contact["channels"][0]["reply"]["mode"], "template_only");
 }

@@ -5,7 +5,9 @@
 //! `tests/contract`.
 
 use async_trait::async_trait;
-use replyline_domain::{ClosingNote, ContactId, Cursor, PageSize, ProfileFields, Timestamp};
+use replyline_domain::{
+    ChannelId, ClosingNote, ContactId, Cursor, PageSize, ProfileFields, Timestamp,
+};
 
 use crate::error::StoreResult;
 use crate::model::{
@@ -73,6 +75,34 @@ pub trait OutboundRecorder: Send + Sync {
         outcome: &SendOutcome,
         now: Timestamp,
     ) -> StoreResult<Message>;
+
+    /// Records a provider's refusal of a send on the contact-channel's window state
+    /// (`ContactChannelState::record_provider_refusal`): outside the window (`quota`
+    /// false: Meta 2018278, WhatsApp 131047, WeChat 45015) or over the window's quota
+    /// (`quota` true: WeChat 45047) as of `at`. Forward only, per field; later reads and
+    /// decisions see it until a newer inbound event opens a new window. An unknown
+    /// contact is `NotFound`; a channel the contact is not on, `NotOnChannel`.
+    async fn record_provider_refusal(
+        &self,
+        contact: &ContactId,
+        channel: &ChannelId,
+        at: Timestamp,
+        quota: bool,
+    ) -> StoreResult<()>;
+
+    /// A failure the provider reported after the fact (WhatsApp `statuses[].status =
+    /// failed`): our outbound message on `channel` whose provider id (set when it was
+    /// completed as sent) is `provider_message_id` becomes `Failed { code, text }`,
+    /// whether it was sent or pending. Already failed with the same code: a no-op.
+    /// Returns the message as stored, or `None` when no outbound message has that id.
+    async fn fail_by_provider_id(
+        &self,
+        channel: &ChannelId,
+        provider_message_id: &str,
+        code: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Message>>;
 }
 
 /// Conversation commands. Each records who did it and when.

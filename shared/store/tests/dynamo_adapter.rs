@@ -514,3 +514,184 @@ async fn a_replayed_send_is_answered_even_when_it_would_now_be_refused() {
         Err(StoreError::Refused(_))
     ));
 }
+
+#[tokio::test]
+async fn provider_refusals_keep_the_window_ttl_and_replace_expired_state() {
+    let (store, _, client, table) = dynamo_support::fresh_store("refusal").await;
+    let wa = ChannelId::parse("wa").unwrap();
+    let id = store
+        .record_inbound(&event(
+            "wa",
+            ChannelKind::Whatsapp,
+            "972500000030",
+            "w-1",
+            t0(),
+        ))
+        .await
+        .unwrap()
+        .contact_id;
+    let before = raw_window(&client, &table, &id, "wa").await;
+    let ttl = number(&before, "expires_at");
+    assert!(ttl.is_some());
+
+    let refused = t0().saturating_add(hours(2));
+    store
+        .record_provider_refusal(&id, &wa, refused, false)
+        .await
+        .unwrap();
+    let w = raw_window(&client, &table, &id, "wa").await;
+    assert_eq!(number(&w, "provider_closed_at"), Some(refused.as_millis()));
+    assert_eq!(number(&w, "provider_exhausted_at"), None);
+    assert_eq!(number(&w, "expires_at"), ttl, "the TTL is left as it is");
+    assert_eq!(number(&w, "last_inbound_at"), Some(t0().as_millis()));
+
+    // Past its TTL the state is absent: a fresh item holds the refusal alone.
+    let much_later = t0().saturating_add(days(90));
+    store
+        .record_provider_refusal(&id, &wa, much_later, true)
+        .await
+        .unwrap();
+    let w = raw_window(&client, &table, &id, "wa").await;
+    assert_eq!(
+        number(&w, "provider_exhausted_at"),
+        Some(much_later.as_millis())
+    );
+    assert_eq!(number(&w, "provider_closed_at"), None);
+    assert_eq!(number(&w, "last_inbound_at"), None);
+    assert_eq!(number(&w, "sent_since_inbound"), Some(0));
+    assert_eq!(number(&w, "expires_at"), None);
+
+    // A contact-channel without a window item gets one.
+    let tg = store
+        .record_inbound(&event("tg", ChannelKind::Telegram, "5150", "t-1", t0()))
+        .await
+        .unwrap()
+        .contact_id;
+    let tg_channel = ChannelId::parse("tg").unwrap();
+    store
+        .record_provider_refusal(&tg, &tg_channel, refused, false)
+        .await
+        .unwrap();
+    let w = raw_window(&client, &table, &tg, "tg").await;
+    assert_eq!(number(&w, "provider_closed_at"), Some(refused.as_millis()));
+}
+
+#[tokio::test]
+async fn the_provider_id_lookup_is_written_with_the_sent_completion() {
+    use replyline_domain::{AssignOnOutbound, Sender};
+    use replyline_store::{MessageKey, OutboundRequest, SendOutcome};
+
+    let (store, _, client, table) = dynamo_support::fresh_store("pmsg").await;
+    let id = store
+        .record_inbound(&event(
+            "wa",
+            ChannelKind::Whatsapp,
+            "972500000031",
+            "w-1",
+            t0(),
+        ))
+        .await
+        .unwrap()
+        .contact_id;
+    let send = |body: &str| OutboundRequest {
+        contact_id: id.clone(),
+        channel: ChannelId::parse("wa").unwrap(),
+        sender: Sender::Agent(AgentId::parse("alice").unwrap()),
+        content: Content::from_text(body).unwrap(),
+        idempotency_key: None,
+        rules: ChannelRules::default_for(ChannelKind::Whatsapp),
+        assign: AssignOnOutbound::Always,
+        now: t0().saturating_add(hours(1)),
+    };
+    let lookup = |pid: &str| {
+        let client = client.clone();
+        let table = table.clone();
+        let k = key(
+            Keys::new("t1").provider_message(&ChannelId::parse("wa").unwrap(), pid),
+            "PMSG",
+        );
+        async move {
+            client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(k))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    let begun = store.begin_outbound(&send("a")).await.unwrap();
+    assert!(lookup("wamid.A").await.is_none());
+    store
+        .complete_outbound(
+            &MessageKey::of(&begun.message),
+            &SendOutcome::Sent {
+                provider_message_id: "wamid.A".into(),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let item = lookup("wamid.A").await.expect("the lookup item");
+    assert_eq!(
+        item.get("message_id").and_then(|v| v.as_s().ok()),
+        Some(&begun.message.id.to_string())
+    );
+    assert_eq!(
+        number(&item, "message_created_at"),
+        Some(begun.message.created_at.as_millis())
+    );
+    assert!(!item.contains_key("expires_at"));
+
+    // The same completion again writes nothing and answers the message.
+    let again = store
+        .complete_outbound(
+            &MessageKey::of(&begun.message),
+            &SendOutcome::Sent {
+                provider_message_id: "wamid.A".into(),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.provider_message_id.as_deref(), Some("wamid.A"));
+
+    // A failed send has no provider id and no lookup.
+    let doomed = store.begin_outbound(&send("b")).await.unwrap();
+    store
+        .complete_outbound(
+            &MessageKey::of(&doomed.message),
+            &SendOutcome::Failed {
+                code: "131047".into(),
+                text: "Re-engagement message".into(),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    // A lookup pointing at a missing message is corrupt data, not "unknown".
+    let db = Db::new(client.clone(), table.clone());
+    let mut tx = Tx::new();
+    tx.push(
+        "lookup",
+        Write::put(
+            ItemBuilder::new(
+                Keys::new("t1").provider_message(&ChannelId::parse("wa").unwrap(), "wamid.Z"),
+                "PMSG",
+            )
+            .set("contact_id", s(id.as_str()))
+            .set("message_id", s(doomed.message.id.as_str()))
+            .set("message_created_at", AttributeValue::N("1".into()))
+            .build(),
+        ),
+    );
+    db.transact(&tx).await.unwrap();
+    assert!(matches!(
+        store
+            .fail_by_provider_id(&ChannelId::parse("wa").unwrap(), "wamid.Z", "1", "x", t0())
+            .await,
+        Err(StoreError::Corrupt(_))
+    ));
+}

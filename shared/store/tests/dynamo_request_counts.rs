@@ -214,8 +214,59 @@ async fn requests_per_operation() {
         .unwrap();
     assert_eq!(
         counter.take(),
+        counts(&[("GetItem", 1), ("TransactWriteItems", 1)]),
+        "complete_outbound, sent (the update and the provider-id lookup)"
+    );
+
+    let tg = ChannelId::parse("tg").unwrap();
+    let failed = store
+        .fail_by_provider_id(&tg, "tg-1", "400", "Bad Request", later)
+        .await
+        .unwrap();
+    assert!(failed.is_some());
+    assert_eq!(
+        counter.take(),
+        counts(&[("GetItem", 1), ("UpdateItem", 1)]),
+        "fail_by_provider_id"
+    );
+    assert!(store
+        .fail_by_provider_id(&tg, "tg-unknown", "400", "Bad Request", later)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        counter.take(),
+        counts(&[("GetItem", 1)]),
+        "fail_by_provider_id, unknown id"
+    );
+
+    let doomed = store.begin_outbound(&send).await.unwrap();
+    counter.take();
+    store
+        .complete_outbound(
+            &MessageKey::of(&doomed.message),
+            &SendOutcome::Failed {
+                code: "403".into(),
+                text: "Forbidden".into(),
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.take(),
         counts(&[("UpdateItem", 1)]),
-        "complete_outbound"
+        "complete_outbound, failed"
+    );
+
+    store
+        .record_provider_refusal(&id, &tg, later, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.take(),
+        counts(&[("GetItem", 1), ("UpdateItem", 1)]),
+        "record_provider_refusal"
     );
 
     let ctx = CommandContext {

@@ -84,6 +84,15 @@ async fn an_older_database_is_migrated_forward() {
         )
         .unwrap();
     assert_eq!(kept, 3, "migrations keep the data");
+    // Version 2: window rows carry the provider's refusals.
+    let refusals: (Option<i64>, Option<i64>) = conn
+        .query_row(
+            "SELECT max(provider_closed_at), max(provider_exhausted_at) FROM windows",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(refusals, (None, None));
 }
 
 #[test]
@@ -248,6 +257,11 @@ fn listings_and_lookups_run_on_indexes_without_sorting() {
         (
             "SELECT contact_id FROM inbound_dedup WHERE channel = 'tg' AND provider_event_id = 'e'",
             "PRIMARY KEY",
+        ),
+        (
+            "SELECT id FROM messages WHERE channel = 'wa' AND provider_message_id = 'wamid.X' \
+             AND direction = 'outbound' ORDER BY created_at DESC, id DESC LIMIT 1",
+            "messages_by_provider_id",
         ),
     ];
     for (sql, index) in cases {

@@ -588,12 +588,20 @@ pub fn channel_from_item(contact: &ContactId, item: &Item) -> StoreResult<Channe
     })
 }
 
+/// Window item attributes: the provider's refusals (epoch milliseconds).
+pub const PROVIDER_CLOSED_AT: &str = "provider_closed_at";
+pub const PROVIDER_EXHAUSTED_AT: &str = "provider_exhausted_at";
+
 /// A window item as stored, expired or not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WindowRecord {
     pub last_inbound_at: Option<Timestamp>,
     pub last_opener: Option<OpenerEvent>,
     pub sent_since_inbound: u32,
+    /// The provider refused a send as outside the window at this instant.
+    pub provider_closed_at: Option<Timestamp>,
+    /// The provider refused a send as over the window's quota at this instant.
+    pub provider_exhausted_at: Option<Timestamp>,
     /// TTL, epoch seconds.
     pub expires_at: Option<i64>,
 }
@@ -610,6 +618,8 @@ impl WindowRecord {
                 .zip(opener_at)
                 .map(|(opener, at)| OpenerEvent { opener, at }),
             sent_since_inbound: u32::try_from(sent).unwrap_or(u32::MAX),
+            provider_closed_at: r.opt_ts(PROVIDER_CLOSED_AT)?,
+            provider_exhausted_at: r.opt_ts(PROVIDER_EXHAUSTED_AT)?,
             expires_at: r.opt_i64(EXPIRES_AT)?,
         })
     }
@@ -643,8 +653,8 @@ pub fn contact_channel(
             last_opener: live.and_then(|w| w.last_opener),
             sent_since_inbound: live.map_or(0, |w| w.sent_since_inbound),
             paid_sent: paid,
-            provider_closed_at: None,
-            provider_exhausted_at: None,
+            provider_closed_at: live.and_then(|w| w.provider_closed_at),
+            provider_exhausted_at: live.and_then(|w| w.provider_exhausted_at),
             blocked: contact.blocked,
             opted_out: channel.opted_out,
             unsubscribed: channel.unsubscribed,

@@ -40,6 +40,7 @@ pub const SK_IDENTITY: &str = "ID";
 pub const SK_CONVERSATION: &str = "META";
 pub const SK_DEDUP: &str = "DEDUP";
 pub const SK_IDEM: &str = "IDEM";
+pub const SK_PROVIDER_MESSAGE: &str = "PMSG";
 
 /// Builds the keys of one tenant.
 #[derive(Clone, Debug)]
@@ -124,6 +125,12 @@ impl Keys {
         format!("{}C#{contact}#IDEM#{key}", self.prefix)
     }
 
+    /// The lookup from a provider's message id to our outbound message (written when the
+    /// message is completed as sent).
+    pub fn provider_message(&self, channel: &ChannelId, provider_message_id: &str) -> String {
+        format!("{}PMSG#{channel}#{provider_message_id}", self.prefix)
+    }
+
     pub fn paid(&self, channel: &ChannelId) -> String {
         format!("{}PAID#{channel}", self.prefix)
     }
@@ -204,6 +211,10 @@ mod tests {
         assert_eq!(k.identity(&ch, &ext), "T#acme#ID#wa#a#b c");
         assert_eq!(k.dedup(&ch, "wamid.1"), "T#acme#DEDUP#wa#wamid.1");
         assert_eq!(k.paid(&ch), "T#acme#PAID#wa");
+        assert_eq!(
+            k.provider_message(&ch, "wamid.HBg#1"),
+            "T#acme#PMSG#wa#wamid.HBg#1"
+        );
         assert_eq!(Keys::channel_sk(&ch), "CH#wa");
         assert_eq!(Keys::window_sk(&ch), "WIN#wa");
         let key = IdempotencyKey::parse("req 1").unwrap();

@@ -14,13 +14,14 @@
 //! |---|---|---|---|
 //! | Contact (+ inbox row) | `T#t#C#{contactId}` | `PROFILE` | profile, `blocked`, `assignee`, `conversation` (a copy of the current conversation), `open_conversation_id`, `current_conversation_id`, `inbox_status`, `snoozed_until`, `last_activity_at`, `last_message`, `channels`, `event_seq`, `version`; GSI1/GSI2 keys |
 //! | Contact-channel | `T#t#C#{contactId}` | `CH#{channelId}` | `kind`, `external_id`, `opted_out`, `unsubscribed` (durable) |
-//! | Window state | `T#t#C#{contactId}` | `WIN#{channelId}` | `last_inbound_at`, `last_opener`, `last_opener_at`, `sent_since_inbound`, `expires_at` (TTL) |
+//! | Window state | `T#t#C#{contactId}` | `WIN#{channelId}` | `last_inbound_at`, `last_opener`, `last_opener_at`, `sent_since_inbound`, `provider_closed_at`, `provider_exhausted_at` (provider refusals), `expires_at` (TTL) |
 //! | Channel identity | `T#t#ID#{channelId}#{externalId}` | `ID` | `contact_id`; created with `attribute_not_exists(PK)` |
 //! | Conversation | `T#t#CONV#{conversationId}` | `META` | status, opened/closed at/by, closing note, `snoozed_until` |
 //! | Message | `T#t#C#{contactId}#MSG` | `{createdAtMs:015}#{messageId}` | Query newest first |
 //! | Event (audit) | `T#t#C#{contactId}#EVT` | `{atMs:015}#{seq:010}` | who did what, when; `seq` from the contact's `event_seq` keeps same-millisecond events in order |
 //! | Webhook dedup | `T#t#DEDUP#{channelId}#{providerEventId}` | `DEDUP` | ids of what was recorded; `expires_at` = received + 8 d |
 //! | Idempotency key | `T#t#C#{contactId}#IDEM#{key}` | `IDEM` | message key and request fingerprint |
+//! | Provider message id | `T#t#PMSG#{channelId}#{providerMessageId}` | `PMSG` | `contact_id`, `message_id`, `message_created_at` of our outbound message; written with its `Sent` completion (no TTL) |
 //! | Paid counter | `T#t#PAID#{channelId}` | `{YYYY-MM}` | `count`; `expires_at` = 40 days after the month |
 //! | View counters | `T#t#COUNTS` | `A#{agent}#S#{status}` / `U#S#{status}` | `n`, moved in the same transaction as the row |
 //! | Search token | `T#t#SRCH#{N,P}#{first 2 chars}` / `T#t#SRCH#E#{email}` | `{token}#{contactId}` | suffixes of name words and phone digits; the email whole |
@@ -80,15 +81,38 @@
 //!   paid counter where paid messages exist, decide with the policy, then one
 //!   `TransactWriteItems` conditioned on everything decided on: contact `version`, the
 //!   window item exactly as read (`sent_since_inbound`, `last_inbound_at`,
-//!   `last_opener_at`, `expires_at`, or its absence), the paid counter's `count`, and the
-//!   idempotency item's absence. A failed idempotency condition is a replay; any other
+//!   `last_opener_at`, `provider_closed_at`, `provider_exhausted_at`, `expires_at`, or its
+//!   absence), the paid counter's `count`, and the idempotency item's absence. A failed idempotency condition is a replay; any other
 //!   failure re-reads and re-decides. A refusal writes nothing (but a key used before is
 //!   still answered as a replay).
 //! - **Commands**: `GetItem` the contact, apply the command, one `TransactWriteItems`
 //!   conditioned on `version` (contact, conversation item, events, counters, tokens).
-//! - **Completion**: one `UpdateItem` conditioned on `status = pending`; on failure the
-//!   old item says whether it was the same outcome (a no-op), another (`NotPending`) or
-//!   nothing (`NotFound`).
+//! - **Completion**: failed: one `UpdateItem` conditioned on `status = pending`; on
+//!   failure the old item says whether it was the same outcome (a no-op), another
+//!   (`NotPending`) or nothing (`NotFound`). Sent: `GetItem` the message (answering the
+//!   same questions without writing when it is no longer pending; the lookup's key needs
+//!   its channel), then one `TransactWriteItems`: the update conditioned on `status =
+//!   pending` and the put of the provider-id lookup item (unconditional: should a
+//!   provider reuse an id, the latest message wins). A lost race reads again.
+//!
+//! ## Provider feedback
+//!
+//! - **Refusals** (`record_provider_refusal`): `GetItem` the contact-channel (absent: the
+//!   contact item says `NotFound` or `NotOnChannel`), then one forward-only `UpdateItem`
+//!   of the window item: `SET provider_closed_at = :at` (or `provider_exhausted_at`) on
+//!   condition that the item is live at `at` (`attribute_not_exists(expires_at) OR
+//!   expires_at > :now`) and older (`attribute_not_exists(#f) OR #f < :at`); an absent
+//!   item is created, with no TTL (like the one a send creates); a live one keeps its
+//!   TTL. A failed condition returns the old item: expired -> a fresh item holding only
+//!   the refusal is put in its place (conditioned on `expires_at <= :now`); newer or
+//!   equal -> nothing moves. Inbound window updates leave both attributes alone (the
+//!   policy ignores refusals older than the window's start); sends condition on them.
+//! - **Delivery failures reported later** (`fail_by_provider_id`): `GetItem` the
+//!   provider-id lookup (absent: `None`), then one `UpdateItem` of the message: `SET
+//!   status = failed, error_code, error_text REMOVE status_provider_message_id` (the
+//!   message keeps `provider_message_id`) on condition that it exists, has that provider
+//!   id and is not already failed with that code; a failed condition with the same code
+//!   is a no-op. Inbound messages have no lookup item, so only our outbound ones match.
 //!
 //! ## Windows
 //!
@@ -119,7 +143,10 @@
 //! | `list_inbox` (search) | 1 Query per distinct name term and phone candidate (1 for an email), BatchGetItem candidates, BatchGetItem channel states (two words: 4) |
 //! | `get_contact` | Query contact partition, BatchGetItem paid counters = 2 |
 //! | `begin_outbound` | Query contact partition, TransactWriteItems = 2 (+ GetItem paid counter on channels with paid messages) |
-//! | `complete_outbound` | UpdateItem = 1 |
+//! | `complete_outbound`, sent | GetItem message, TransactWriteItems (update + provider-id lookup) = 2 |
+//! | `complete_outbound`, failed | UpdateItem = 1 |
+//! | `record_provider_refusal` | GetItem contact-channel, UpdateItem window = 2 (+ GetItem contact when not on the channel; + PutItem when the window had expired) |
+//! | `fail_by_provider_id` | GetItem lookup, UpdateItem message = 2 (unknown id: 1) |
 //! | a command (e.g. `close`) | GetItem contact, TransactWriteItems = 2 |
 //! | `set_channel_flag` | GetItem identity, UpdateItem = 2 |
 //!
@@ -156,6 +183,7 @@
 mod commands;
 pub mod db;
 pub mod errors;
+mod feedback;
 mod inbound;
 mod inbox;
 pub mod items;
@@ -451,6 +479,28 @@ impl OutboundRecorder for DynamoStore {
         now: Timestamp,
     ) -> StoreResult<Message> {
         self.complete(key, outcome, now).await
+    }
+
+    async fn record_provider_refusal(
+        &self,
+        contact: &ContactId,
+        channel: &ChannelId,
+        at: Timestamp,
+        quota: bool,
+    ) -> StoreResult<()> {
+        self.provider_refusal(contact, channel, at, quota).await
+    }
+
+    async fn fail_by_provider_id(
+        &self,
+        channel: &ChannelId,
+        provider_message_id: &str,
+        code: &str,
+        text: &str,
+        _now: Timestamp,
+    ) -> StoreResult<Option<Message>> {
+        self.fail_by_provider(channel, provider_message_id, code, text)
+            .await
     }
 }
 

@@ -11,13 +11,14 @@ use replyline_policy::{
     decide, ContactChannelState, MessageKind, MonthlyCount, SendRequest, SenderKind,
 };
 
-use super::db::{backoff, Expr, Write, WriteError};
+use super::db::{backoff, Expr, Tx, Write, WriteError};
 use super::errors::{condition_failed, TxError};
 use super::items::{
     conversation_from_item, conversation_item, idem_from_item, key, message_from_item,
     message_item, n, paid_count, s, status_name, ts, IdemRecord, Item, ItemBuilder, WindowRecord,
+    PROVIDER_CLOSED_AT, PROVIDER_EXHAUSTED_AT,
 };
-use super::keys::{Keys, EXPIRES_AT, SK_CONVERSATION, SK_IDEM};
+use super::keys::{Keys, EXPIRES_AT, SK_CONVERSATION, SK_IDEM, SK_PROVIDER_MESSAGE};
 use super::writes::Plan;
 use super::{ContactSnapshot, DynamoStore, MAX_ATTEMPTS};
 use crate::common::request_fingerprint;
@@ -81,6 +82,8 @@ fn window_write(
                 "sent_since_inbound",
                 "last_inbound_at",
                 "last_opener_at",
+                PROVIDER_CLOSED_AT,
+                PROVIDER_EXHAUSTED_AT,
                 EXPIRES_AT,
             ]
             .into_iter()
@@ -164,8 +167,8 @@ impl DynamoStore {
                 last_opener: live.and_then(|w| w.last_opener),
                 sent_since_inbound: live.map_or(0, |w| w.sent_since_inbound),
                 paid_sent: paid_sent.map(|count| MonthlyCount { month, count }),
-                provider_closed_at: None,
-                provider_exhausted_at: None,
+                provider_closed_at: live.and_then(|w| w.provider_closed_at),
+                provider_exhausted_at: live.and_then(|w| w.provider_exhausted_at),
                 blocked: snapshot.record.contact.blocked,
                 opted_out: channel.opted_out,
                 unsubscribed: channel.unsubscribed,
@@ -467,6 +470,11 @@ impl DynamoStore {
     }
 
     /// Pending -> sent or failed, once; the same outcome again is a no-op.
+    ///
+    /// Failed: one `UpdateItem` conditioned on `status = pending` (the old item answers a
+    /// failed condition). Sent: `GetItem` the message (the lookup's key needs its
+    /// channel), then one `TransactWriteItems` of the update (same condition) and the
+    /// provider-id lookup put, so a delivery failure reported later finds the message.
     pub(super) async fn complete(
         &self,
         key_: &MessageKey,
@@ -477,76 +485,161 @@ impl DynamoStore {
             self.keys.messages(&key_.contact_id),
             Keys::message_sk(key_.created_at, &key_.id),
         );
-        let (update, expr) = match outcome {
+        match outcome {
             SendOutcome::Sent {
                 provider_message_id,
-            } => (
-                "SET #st = :st, status_provider_message_id = :pid, provider_message_id = :pid",
-                Expr::new()
-                    .value(":st", s("sent"))
-                    .value(":pid", s(provider_message_id.as_str())),
-            ),
-            SendOutcome::Failed { code, text } => (
-                "SET #st = :st, error_code = :code, error_text = :text",
-                Expr::new()
+            } => self.complete_sent(key_, k, provider_message_id).await,
+            SendOutcome::Failed { code, text } => {
+                let expr = Expr::new()
+                    .name("#st", "status")
                     .value(":st", s("failed"))
                     .value(":code", s(code.as_str()))
-                    .value(":text", s(text.as_str())),
-            ),
-        };
-        let expr = expr.name("#st", "status").value(":pending", s("pending"));
-        self.faults.check(FaultPoint::CompleteCommit)?;
-        match self
-            .db
-            .update(
-                k.clone(),
-                update,
-                Some("attribute_exists(PK) AND #st = :pending"),
-                expr,
-            )
-            .await
-        {
-            Ok(item) => message_from_item(&item),
-            Err(WriteError::Store(e)) => Err(e),
-            Err(WriteError::Condition(old)) => {
-                let old = match old {
-                    Some(old) => Some(old),
-                    None => self.db.get(k).await?,
-                };
-                let Some(old) = old else {
-                    return Err(StoreError::not_found("message", &key_.id));
-                };
-                let message = message_from_item(&old)?;
-                let same = match (&message.status, outcome) {
-                    (
-                        MessageStatus::Sent {
-                            provider_message_id: a,
-                        },
-                        SendOutcome::Sent {
-                            provider_message_id: b,
-                        },
-                    ) => a == b,
-                    (
-                        MessageStatus::Failed { code: a, text: t },
-                        SendOutcome::Failed { code: b, text: u },
-                    ) => a == b && t == u,
-                    _ => false,
-                };
-                if same {
-                    Ok(message)
-                } else if message.status == MessageStatus::Pending {
-                    // The condition failed yet it reads pending: someone raced us.
-                    Err(StoreError::Conflict {
-                        what: "message",
-                        id: key_.id.to_string(),
-                    })
-                } else {
-                    Err(StoreError::NotPending {
-                        id: message.id,
-                        current: status_name(&message.status),
-                    })
+                    .value(":text", s(text.as_str()))
+                    .value(":pending", s("pending"));
+                self.faults.check(FaultPoint::CompleteCommit)?;
+                match self
+                    .db
+                    .update(
+                        k.clone(),
+                        "SET #st = :st, error_code = :code, error_text = :text",
+                        Some(COMPLETE_CONDITION),
+                        expr,
+                    )
+                    .await
+                {
+                    Ok(item) => message_from_item(&item),
+                    Err(WriteError::Store(e)) => Err(e),
+                    Err(WriteError::Condition(old)) => {
+                        let old = match old {
+                            Some(old) => Some(old),
+                            None => self.db.get(k).await?,
+                        };
+                        match old {
+                            Some(old) => settled(key_, message_from_item(&old)?, outcome),
+                            None => Err(StoreError::not_found("message", &key_.id)),
+                        }
+                    }
                 }
             }
         }
+    }
+
+    async fn complete_sent(
+        &self,
+        key_: &MessageKey,
+        k: Item,
+        provider_message_id: &str,
+    ) -> StoreResult<Message> {
+        let outcome = SendOutcome::Sent {
+            provider_message_id: provider_message_id.to_owned(),
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
+            let Some(item) = self.db.get(k.clone()).await? else {
+                return Err(StoreError::not_found("message", &key_.id));
+            };
+            let mut message = message_from_item(&item)?;
+            if message.status != MessageStatus::Pending {
+                return settled(key_, message, &outcome);
+            }
+            let mut tx = Tx::new();
+            tx.push(
+                LABEL_MESSAGE,
+                Write::update(
+                    k.clone(),
+                    "SET #st = :st, status_provider_message_id = :pid, \
+                     provider_message_id = :pid",
+                    Some(COMPLETE_CONDITION),
+                    Expr::new()
+                        .name("#st", "status")
+                        .value(":st", s("sent"))
+                        .value(":pid", s(provider_message_id))
+                        .value(":pending", s("pending")),
+                ),
+            );
+            tx.push(
+                "provider message",
+                Write::put(
+                    ItemBuilder::new(
+                        self.keys
+                            .provider_message(&message.channel, provider_message_id),
+                        SK_PROVIDER_MESSAGE,
+                    )
+                    .set("type", s("provider_message"))
+                    .set("channel", s(message.channel.as_str()))
+                    .set("provider_message_id", s(provider_message_id))
+                    .set("contact_id", s(message.contact_id.as_str()))
+                    .set("message_id", s(message.id.as_str()))
+                    .set("message_created_at", ts(message.created_at))
+                    .build(),
+                ),
+            );
+            self.faults.check(FaultPoint::CompleteCommit)?;
+            match self.db.transact(&tx).await {
+                Ok(()) => {
+                    message.status = MessageStatus::Sent {
+                        provider_message_id: provider_message_id.to_owned(),
+                    };
+                    message.provider_message_id = Some(provider_message_id.to_owned());
+                    return Ok(message);
+                }
+                Err(TxError::Store(e)) => return Err(e),
+                Err(TxError::Cancelled(reasons)) => {
+                    if let Some(old) =
+                        condition_failed(&reasons, LABEL_MESSAGE).and_then(|r| r.item.as_ref())
+                    {
+                        let current = message_from_item(old)?;
+                        if current.status != MessageStatus::Pending {
+                            return settled(key_, current, &outcome);
+                        }
+                    }
+                    // Cancelled otherwise (a conflicting write in flight): read again.
+                }
+            }
+        }
+        Err(StoreError::Conflict {
+            what: "message",
+            id: key_.id.to_string(),
+        })
+    }
+}
+
+/// The condition of a completion: the message exists and is still pending.
+const COMPLETE_CONDITION: &str = "attribute_exists(PK) AND #st = :pending";
+
+const LABEL_MESSAGE: &str = "message";
+
+/// What completing a message that is no longer pending answers: the same outcome again
+/// is a no-op (the message as stored), another one `NotPending`.
+fn settled(key_: &MessageKey, message: Message, outcome: &SendOutcome) -> StoreResult<Message> {
+    let same = match (&message.status, outcome) {
+        (
+            MessageStatus::Sent {
+                provider_message_id: a,
+            },
+            SendOutcome::Sent {
+                provider_message_id: b,
+            },
+        ) => a == b,
+        (MessageStatus::Failed { code: a, text: t }, SendOutcome::Failed { code: b, text: u }) => {
+            a == b && t == u
+        }
+        _ => false,
+    };
+    if same {
+        Ok(message)
+    } else if message.status == MessageStatus::Pending {
+        // The condition failed yet it reads pending: someone raced us.
+        Err(StoreError::Conflict {
+            what: "message",
+            id: key_.id.to_string(),
+        })
+    } else {
+        Err(StoreError::NotPending {
+            id: message.id,
+            current: status_name(&message.status),
+        })
     }
 }

@@ -17,6 +17,10 @@ pub(crate) struct Window {
     pub last_inbound_at: Option<Timestamp>,
     pub last_opener: Option<OpenerEvent>,
     pub sent_since_inbound: u32,
+    /// The provider refused a send as outside the window at this instant.
+    pub provider_closed_at: Option<Timestamp>,
+    /// The provider refused a send as over the window's quota at this instant.
+    pub provider_exhausted_at: Option<Timestamp>,
     /// When the state may be forgotten; `None`: keep it.
     pub expires_at: Option<Timestamp>,
 }
@@ -38,6 +42,8 @@ impl Window {
                 Some(_) => r.count("sent_since_inbound")?,
                 None => 0,
             },
+            provider_closed_at: r.opt_at("provider_closed_at")?,
+            provider_exhausted_at: r.opt_at("provider_exhausted_at")?,
             expires_at,
         })
     }
@@ -47,6 +53,20 @@ impl Window {
         self.last_inbound_at = state.last_inbound_at;
         self.last_opener = state.last_opener;
         self.sent_since_inbound = state.sent_since_inbound;
+        self.provider_closed_at = state.provider_closed_at;
+        self.provider_exhausted_at = state.provider_exhausted_at;
+    }
+
+    /// The policy's view of the window alone (no flags, no paid count).
+    pub fn state(&self) -> ContactChannelState {
+        ContactChannelState {
+            last_inbound_at: self.last_inbound_at,
+            last_opener: self.last_opener,
+            sent_since_inbound: self.sent_since_inbound,
+            provider_closed_at: self.provider_closed_at,
+            provider_exhausted_at: self.provider_exhausted_at,
+            ..ContactChannelState::default()
+        }
     }
 }
 
@@ -69,8 +89,8 @@ impl ChannelRow {
             last_opener: self.window.last_opener,
             sent_since_inbound: self.window.sent_since_inbound,
             paid_sent: self.paid,
-            provider_closed_at: None,
-            provider_exhausted_at: None,
+            provider_closed_at: self.window.provider_closed_at,
+            provider_exhausted_at: self.window.provider_exhausted_at,
             blocked,
             opted_out: self.opted_out,
             unsubscribed: self.unsubscribed,
@@ -87,7 +107,8 @@ impl ChannelRow {
 
 const CHANNEL_SELECT: &str = "SELECT cc.channel, cc.external_id, cc.kind, cc.contact_id, \
     cc.opted_out, cc.unsubscribed, w.last_inbound_at, w.last_opener, w.last_opener_at, \
-    w.sent_since_inbound, w.expires_at, p.count AS paid_count \
+    w.sent_since_inbound, w.provider_closed_at, w.provider_exhausted_at, w.expires_at, \
+    p.count AS paid_count \
     FROM contact_channels cc \
     LEFT JOIN windows w ON w.contact_id = cc.contact_id AND w.channel = cc.channel \
     LEFT JOIN paid_counters p ON p.channel = cc.channel AND p.month = :month \
@@ -236,13 +257,17 @@ pub(crate) fn save_window(
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO windows (contact_id, channel, last_inbound_at, last_opener, \
-             last_opener_at, sent_since_inbound, expires_at) \
+             last_opener_at, sent_since_inbound, provider_closed_at, provider_exhausted_at, \
+             expires_at) \
              VALUES (:contact, :channel, :last_inbound_at, :last_opener, :last_opener_at, \
-             :sent, :expires_at) \
+             :sent, :provider_closed_at, :provider_exhausted_at, :expires_at) \
              ON CONFLICT (contact_id, channel) DO UPDATE SET \
              last_inbound_at = excluded.last_inbound_at, last_opener = excluded.last_opener, \
              last_opener_at = excluded.last_opener_at, \
-             sent_since_inbound = excluded.sent_since_inbound, expires_at = excluded.expires_at",
+             sent_since_inbound = excluded.sent_since_inbound, \
+             provider_closed_at = excluded.provider_closed_at, \
+             provider_exhausted_at = excluded.provider_exhausted_at, \
+             expires_at = excluded.expires_at",
         )
         .db()?;
     let opener = w.last_opener.map(|e| word(&e.opener)).transpose()?;
@@ -253,6 +278,8 @@ pub(crate) fn save_window(
         ":last_opener": opener,
         ":last_opener_at": opt_ms(w.last_opener.map(|e| e.at)),
         ":sent": i64::from(w.sent_since_inbound),
+        ":provider_closed_at": opt_ms(w.provider_closed_at),
+        ":provider_exhausted_at": opt_ms(w.provider_exhausted_at),
         ":expires_at": opt_ms(w.expires_at),
     })
     .db()?;

@@ -165,12 +165,7 @@ fn join_conversation(
 fn move_window(conn: &Connection, contact: &ContactId, rec: &InboundRecord) -> StoreResult<bool> {
     let row = channels::of_contact_on(conn, contact, &rec.channel, rec.received_at)?;
     let mut window = row.map(|r| r.window).unwrap_or_default();
-    let mut state = replyline_policy::ContactChannelState {
-        last_inbound_at: window.last_inbound_at,
-        last_opener: window.last_opener,
-        sent_since_inbound: window.sent_since_inbound,
-        ..Default::default()
-    };
+    let mut state = window.state();
     if !state.record_inbound(rec.opener, rec.occurred_at) {
         return Ok(false);
     }

@@ -1,7 +1,9 @@
 //! The `messages` table: the timeline (keyset-paged newest first) and the idempotency
 //! keys of outbound sends.
 
-use replyline_domain::{ContactId, IdempotencyKey, Message, MessageId, MessageStatus, Timestamp};
+use replyline_domain::{
+    ChannelId, ContactId, IdempotencyKey, Message, MessageId, MessageStatus, Timestamp,
+};
 use rusqlite::{named_params, Connection};
 
 use super::rows::{flag, json, ms, word, Cols, Db};
@@ -95,6 +97,28 @@ pub(crate) fn by_idempotency_key(
             let r = Cols(row);
             Ok(Some((decode(&r)?, r.opt_text("request_fingerprint")?)))
         }
+        None => Ok(None),
+    }
+}
+
+/// Our outbound message on `channel` that the provider knows as `provider_message_id`
+/// (the newest one, should a provider ever reuse an id). The literal
+/// `direction = 'outbound'` and the equality on the id let SQLite use the partial index
+/// `messages_by_provider_id` (checked by `tests/sqlite_schema.rs`).
+pub(crate) fn outbound_by_provider_id(
+    conn: &Connection,
+    channel: &ChannelId,
+    provider_message_id: &str,
+) -> StoreResult<Option<Message>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages \
+         WHERE channel = ?1 AND provider_message_id = ?2 AND direction = 'outbound' \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    );
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows = stmt.query((channel.as_str(), provider_message_id)).db()?;
+    match rows.next().db()? {
+        Some(row) => decode(&Cols(row)).map(Some),
         None => Ok(None),
     }
 }

@@ -8,9 +8,9 @@
 //! | `contacts` | `id` | profile, `blocked`, `assignee`, `version`; the inbox row (`inbox_status`, `snoozed_until`, `conversation_id`, `last_activity_at`, `last_message`); search keys (`search_first`, `search_last`, `search_email`, `search_phone`) |
 //! | `conversations` | `id` | status, opened/closed at/by, closing note, `snoozed_until`; unique partial index: one not closed per contact |
 //! | `contact_channels` | `(channel, external_id)` | the identity (`kind`, `contact_id`, unique per `(contact_id, channel)`) and the durable hard stops |
-//! | `windows` | `(contact_id, channel)` | `last_inbound_at`, `last_opener(_at)`, `sent_since_inbound`, `expires_at` (reads as absent once past) |
+//! | `windows` | `(contact_id, channel)` | `last_inbound_at`, `last_opener(_at)`, `sent_since_inbound`, `provider_closed_at`, `provider_exhausted_at` (provider refusals, v2), `expires_at` (reads as absent once past) |
 //! | `paid_counters` | `(channel, month)` | paid messages per channel account and UTC month |
-//! | `messages` | `id` | the timeline, index `(contact_id, created_at, id)`; unique `(contact_id, idempotency_key)` |
+//! | `messages` | `id` | the timeline, index `(contact_id, created_at, id)`; unique `(contact_id, idempotency_key)`; outbound by provider id `(channel, provider_message_id, created_at, id)` (v2) |
 //! | `inbound_dedup` | `(channel, provider_event_id)` | what an event recorded; pruned 8 days after |
 //! | `contact_events` | `seq` | the audit trail, index `(contact_id, at, seq)` |
 //! | `inbox_counts` | `(status, assignee)` | contacts per stored status and assignee (`''`: unassigned), kept by triggers on `contacts` |
@@ -54,7 +54,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use replyline_domain::{
-    AgentId, ClosingNote, ContactId, Cursor, Message, PageSize, ProfileFields, Timestamp,
+    AgentId, ChannelId, ClosingNote, ContactId, Cursor, Message, PageSize, ProfileFields, Timestamp,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -206,6 +206,38 @@ impl OutboundRecorder for SqliteStore {
         let (key, outcome, faults) = (key.clone(), outcome.clone(), self.faults.clone());
         self.run(move |conn| outbound::complete(conn, &faults, &key, &outcome, now))
             .await
+    }
+
+    async fn record_provider_refusal(
+        &self,
+        contact: &ContactId,
+        channel: &ChannelId,
+        at: Timestamp,
+        quota: bool,
+    ) -> StoreResult<()> {
+        let (contact, channel) = (contact.clone(), channel.clone());
+        self.run(move |conn| outbound::record_refusal(conn, &contact, &channel, at, quota))
+            .await
+    }
+
+    async fn fail_by_provider_id(
+        &self,
+        channel: &ChannelId,
+        provider_message_id: &str,
+        code: &str,
+        text: &str,
+        _now: Timestamp,
+    ) -> StoreResult<Option<Message>> {
+        let (channel, faults) = (channel.clone(), self.faults.clone());
+        let (id, code, text) = (
+            provider_message_id.to_owned(),
+            code.to_owned(),
+            text.to_owned(),
+        );
+        self.run(move |conn| {
+            outbound::fail_by_provider_id(conn, &faults, &channel, &id, &code, &text)
+        })
+        .await
     }
 }
 

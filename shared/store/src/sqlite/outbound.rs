@@ -6,8 +6,8 @@
 //! and the inbox row, or nothing at all.
 
 use replyline_domain::{
-    Actor, AssignOnOutbound, Content, ConversationStatus, Direction, Message, MessageId,
-    MessageStatus, MessageTag, Sender,
+    Actor, AssignOnOutbound, ChannelId, ContactId, Content, ConversationStatus, Direction, Message,
+    MessageId, MessageStatus, MessageTag, Sender, Timestamp,
 };
 use replyline_policy::{decide, MessageKind, SendRequest, SenderKind};
 use rusqlite::Connection;
@@ -214,7 +214,7 @@ pub(crate) fn complete(
     faults: &Faults,
     key: &MessageKey,
     outcome: &SendOutcome,
-    _now: replyline_domain::Timestamp,
+    _now: Timestamp,
 ) -> StoreResult<Message> {
     let tx = write_tx(conn)?;
     let mut message = messages::load(&tx, &key.contact_id, &key.id, key.created_at)?
@@ -251,4 +251,63 @@ pub(crate) fn complete(
     messages::set_status(&tx, &message)?;
     tx.commit().db()?;
     Ok(message)
+}
+
+/// Records a provider's refusal on the contact-channel's window, forward only. The window
+/// is read as of `at`: expired state is absent, so the refusal starts a fresh row (kept
+/// without expiry, like a row a send creates); live state keeps its expiry.
+pub(crate) fn record_refusal(
+    conn: &mut Connection,
+    contact: &ContactId,
+    channel: &ChannelId,
+    at: Timestamp,
+    quota: bool,
+) -> StoreResult<()> {
+    let tx = write_tx(conn)?;
+    contacts::require(&tx, contact)?;
+    let row = channels::of_contact_on(&tx, contact, channel, at)?.ok_or_else(|| {
+        StoreError::NotOnChannel {
+            contact: contact.clone(),
+            channel: channel.to_string(),
+        }
+    })?;
+    let mut window = row.window;
+    let mut state = window.state();
+    state.record_provider_refusal(at, quota);
+    if state == window.state() {
+        // Not newer than what is recorded: nothing moves.
+        return Ok(());
+    }
+    window.apply(&state);
+    channels::save_window(&tx, contact, channel, &window)?;
+    tx.commit().db()
+}
+
+/// A delivery failure the provider reported after the fact: our outbound message with
+/// that provider id becomes failed (keeping the provider id); the same code again is a
+/// no-op; an unknown id is `None`.
+pub(crate) fn fail_by_provider_id(
+    conn: &mut Connection,
+    faults: &Faults,
+    channel: &ChannelId,
+    provider_message_id: &str,
+    code: &str,
+    text: &str,
+) -> StoreResult<Option<Message>> {
+    let tx = write_tx(conn)?;
+    let Some(mut message) = messages::outbound_by_provider_id(&tx, channel, provider_message_id)?
+    else {
+        return Ok(None);
+    };
+    if matches!(&message.status, MessageStatus::Failed { code: c, .. } if c == code) {
+        return Ok(Some(message));
+    }
+    message.status = MessageStatus::Failed {
+        code: code.to_owned(),
+        text: text.to_owned(),
+    };
+    faults.check(FaultPoint::CompleteCommit)?;
+    messages::set_status(&tx, &message)?;
+    tx.commit().db()?;
+    Ok(Some(message))
 }

@@ -21,7 +21,7 @@ pub const STATEMENT_CACHE: usize = 256;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations, oldest first. Never edit one that has shipped: append a new one.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PROVIDER_FEEDBACK];
 
 /// The schema version this build writes: the number of migrations.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -207,6 +207,22 @@ CREATE TABLE contact_events (
 ) STRICT;
 
 CREATE INDEX contact_events_by_contact ON contact_events (contact_id, at, seq);
+"#;
+
+/// Version 2. What providers tell us after the fact: a refusal that closes a window (or
+/// uses up its quota) before our clock says so, kept on the window row; and an index to
+/// find our outbound message by the provider's id when a delivery failure is reported.
+const V2_PROVIDER_FEEDBACK: &str = r#"
+-- The provider refused a send as outside the window (provider_closed_at) or over the
+-- window's quota (provider_exhausted_at) at this instant (policy ContactChannelState).
+ALTER TABLE windows ADD COLUMN provider_closed_at INTEGER;
+ALTER TABLE windows ADD COLUMN provider_exhausted_at INTEGER;
+
+-- Our outbound messages by the provider's id, for delivery failures reported later
+-- (newest first, should a provider ever reuse an id).
+CREATE INDEX messages_by_provider_id
+    ON messages (channel, provider_message_id, created_at, id)
+    WHERE direction = 'outbound' AND provider_message_id IS NOT NULL;
 "#;
 
 /// Applies the connection settings every connection needs: WAL (for files), normal

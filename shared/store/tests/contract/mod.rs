@@ -52,6 +52,12 @@ macro_rules! contract_suite {
             concurrent_outbound_never_overspends_a_window_quota,
             paid_allowance_is_counted_per_channel_and_enforced,
             completing_outbound_records_the_provider_outcome,
+            provider_refusal_closes_the_window_before_our_clock_does,
+            provider_quota_refusal_exhausts_the_window_until_the_next_message,
+            provider_refusals_only_move_forward_and_need_a_known_contact_channel,
+            provider_refusal_on_expired_state_starts_afresh,
+            provider_failure_reported_later_marks_our_message_failed,
+            injected_failure_at_provider_failure_keeps_the_message_sent,
             commands_close_open_snooze_assign_block,
             closing_may_unassign,
             profile_update_reindexes_search,
@@ -1351,6 +1357,436 @@ pub async fn completing_outbound_records_the_provider_outcome(h: &Harness) {
         h.store.complete_outbound(&unknown, &outcome, t0()).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+// ---------------------------------------------------------------------------------------
+// What providers report after the fact.
+// ---------------------------------------------------------------------------------------
+
+pub async fn provider_refusal_closes_the_window_before_our_clock_does(h: &Harness) {
+    // WhatsApp: the contact wrote at t0, so our clock says the 24 h window is open until
+    // t0 + 24 h; at t0 + 2 h the provider refused a send as outside it (131047).
+    let id = contact_on(h, "wa", "972500000010", t0()).await;
+    let now = plus(t0(), hours(3));
+    assert!(h
+        .store
+        .begin_outbound(&send(&id, "wa", "alice", "before", plus(t0(), hours(1))))
+        .await
+        .is_ok());
+    h.store
+        .record_provider_refusal(&id, &chan("wa"), plus(t0(), hours(2)), false)
+        .await
+        .unwrap();
+
+    let d = h.store.get_contact(&id, now).await.unwrap();
+    let state = &d.channels[0].state;
+    assert_eq!(state.provider_closed_at, Some(plus(t0(), hours(2))));
+    assert_eq!(state.provider_exhausted_at, None);
+    assert_eq!(
+        state.last_inbound_at,
+        Some(t0()),
+        "the inbound time is kept"
+    );
+    assert_eq!(state.sent_since_inbound, 1, "the count is kept");
+    let page = list(h, &inbox("alice", InboxView::All, StatusFilter::All, now)).await;
+    let row = page.items.iter().find(|i| i.contact.id == id).unwrap();
+    assert_eq!(row.channels, d.channels, "inbox rows show the same state");
+
+    // Plain text is refused as the provider would; nothing is written.
+    let before = h.store.get_contact(&id, now).await.unwrap();
+    let err = h
+        .store
+        .begin_outbound(&send(&id, "wa", "alice", "Still there?", now))
+        .await
+        .unwrap_err();
+    let StoreError::Refused(decision) = err else {
+        panic!("expected a refusal, got {err:?}");
+    };
+    assert_eq!(decision.reason, Reason::TemplateRequired);
+    assert_eq!(h.store.get_contact(&id, now).await.unwrap(), before);
+    // A template still goes.
+    let mut req = send(&id, "wa", "alice", "unused", now);
+    req.content = template("order_update");
+    assert!(h.store.begin_outbound(&req).await.is_ok());
+
+    // A new message from the contact opens a new window: free sending again, and the old
+    // refusal, older than that window, no longer matters (it stays recorded).
+    let back = plus(t0(), hours(4));
+    record(
+        h,
+        &message("wa", "972500000010", "wamid.back", "back", back),
+    )
+    .await;
+    let later = plus(back, mins(5));
+    let d = h.store.get_contact(&id, later).await.unwrap();
+    assert_eq!(d.channels[0].state.last_inbound_at, Some(back));
+    assert_eq!(
+        d.channels[0].state.provider_closed_at,
+        Some(plus(t0(), hours(2)))
+    );
+    let begun = h
+        .store
+        .begin_outbound(&send(&id, "wa", "alice", "Welcome back", later))
+        .await
+        .unwrap();
+    assert!(!begun.message.paid);
+    assert_eq!(begun.decision.unwrap().status.mode, ReplyMode::Free);
+}
+
+pub async fn provider_quota_refusal_exhausts_the_window_until_the_next_message(h: &Harness) {
+    // WeChat: 5 messages per 48 h window; after one, the provider says 45047 (over quota).
+    let id = contact_on(h, "wc", "openid-refused", t0()).await;
+    let first = plus(t0(), hours(1));
+    h.store
+        .begin_outbound(&send(&id, "wc", "alice", "one", first))
+        .await
+        .unwrap();
+    h.store
+        .record_provider_refusal(&id, &chan("wc"), plus(first, mins(1)), true)
+        .await
+        .unwrap();
+    let now = plus(t0(), hours(2));
+    let d = h.store.get_contact(&id, now).await.unwrap();
+    assert_eq!(
+        d.channels[0].state.provider_exhausted_at,
+        Some(plus(first, mins(1)))
+    );
+    assert_eq!(d.channels[0].state.provider_closed_at, None);
+    let err = h
+        .store
+        .begin_outbound(&send(&id, "wc", "alice", "two", now))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Refused(d) if d.reason == Reason::QuotaExhausted),
+        "{err:?}"
+    );
+    assert_eq!(
+        h.store.get_contact(&id, now).await.unwrap().channels[0]
+            .state
+            .sent_since_inbound,
+        1,
+        "a refusal counts nothing"
+    );
+
+    // The contact writes again: a fresh window with its full quota.
+    let back = plus(t0(), hours(3));
+    record(h, &message("wc", "openid-refused", "wc-back", "hi", back)).await;
+    for i in 0..5 {
+        h.store
+            .begin_outbound(&send(
+                &id,
+                "wc",
+                "alice",
+                &format!("m{i}"),
+                plus(back, mins(1)),
+            ))
+            .await
+            .unwrap();
+    }
+    let err = h
+        .store
+        .begin_outbound(&send(&id, "wc", "alice", "m5", plus(back, mins(2))))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Refused(d) if d.reason == Reason::QuotaExhausted),
+        "{err:?}"
+    );
+}
+
+pub async fn provider_refusals_only_move_forward_and_need_a_known_contact_channel(h: &Harness) {
+    let id = contact_on(h, "wa", "972500000011", t0()).await;
+    let wa = chan("wa");
+    let at2 = plus(t0(), hours(2));
+    h.store
+        .record_provider_refusal(&id, &wa, at2, false)
+        .await
+        .unwrap();
+    // Older or equal refusals (late or repeated reports) change nothing.
+    h.store
+        .record_provider_refusal(&id, &wa, plus(t0(), hours(1)), false)
+        .await
+        .unwrap();
+    h.store
+        .record_provider_refusal(&id, &wa, at2, false)
+        .await
+        .unwrap();
+    let state = |d: replyline_store::ContactDetails| d.channels[0].state.clone();
+    let now = plus(t0(), hours(5));
+    let s = state(h.store.get_contact(&id, now).await.unwrap());
+    assert_eq!(s.provider_closed_at, Some(at2));
+    assert_eq!(s.provider_exhausted_at, None);
+    // The two fields move independently.
+    h.store
+        .record_provider_refusal(&id, &wa, plus(t0(), hours(1)), true)
+        .await
+        .unwrap();
+    h.store
+        .record_provider_refusal(&id, &wa, plus(t0(), hours(4)), false)
+        .await
+        .unwrap();
+    let s = state(h.store.get_contact(&id, now).await.unwrap());
+    assert_eq!(s.provider_closed_at, Some(plus(t0(), hours(4))));
+    assert_eq!(s.provider_exhausted_at, Some(plus(t0(), hours(1))));
+    h.store
+        .record_provider_refusal(&id, &wa, plus(t0(), mins(30)), true)
+        .await
+        .unwrap();
+    let s = state(h.store.get_contact(&id, now).await.unwrap());
+    assert_eq!(s.provider_exhausted_at, Some(plus(t0(), hours(1))));
+    // A new inbound event leaves them alone.
+    record(
+        h,
+        &message("wa", "972500000011", "wamid.n", "n", plus(t0(), hours(5))),
+    )
+    .await;
+    let s = state(h.store.get_contact(&id, now).await.unwrap());
+    assert_eq!(s.provider_closed_at, Some(plus(t0(), hours(4))));
+    assert_eq!(s.provider_exhausted_at, Some(plus(t0(), hours(1))));
+    assert_eq!(s.last_inbound_at, Some(plus(t0(), hours(5))));
+
+    // Unknown contact; a channel the contact is not on.
+    let unknown = replyline_domain::ContactId::generate(t0());
+    assert!(matches!(
+        h.store
+            .record_provider_refusal(&unknown, &wa, now, false)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.store
+            .record_provider_refusal(&id, &chan("wc"), now, true)
+            .await,
+        Err(StoreError::NotOnChannel { .. })
+    ));
+    assert_eq!(
+        h.store.get_contact(&id, now).await.unwrap().channels.len(),
+        1
+    );
+}
+
+pub async fn provider_refusal_on_expired_state_starts_afresh(h: &Harness) {
+    // Expired window state is absent: a refusal then is the only state there is.
+    let id = contact_on(h, "wa", "972500000012", t0()).await;
+    let much_later = plus(t0(), days(60));
+    h.store
+        .record_provider_refusal(&id, &chan("wa"), much_later, false)
+        .await
+        .unwrap();
+    let s = h
+        .store
+        .get_contact(&id, plus(much_later, mins(1)))
+        .await
+        .unwrap()
+        .channels[0]
+        .state
+        .clone();
+    assert_eq!(s.last_inbound_at, None);
+    assert_eq!(s.sent_since_inbound, 0);
+    assert_eq!(s.provider_closed_at, Some(much_later));
+    // A message revives the window as usual, the refusal before it notwithstanding.
+    let back = plus(much_later, hours(1));
+    record(h, &message("wa", "972500000012", "wamid.r", "back", back)).await;
+    let begun = h
+        .store
+        .begin_outbound(&send(&id, "wa", "alice", "hello", plus(back, mins(1))))
+        .await
+        .unwrap();
+    assert_eq!(begun.decision.unwrap().status.mode, ReplyMode::Free);
+    let s = h
+        .store
+        .get_contact(&id, plus(back, mins(2)))
+        .await
+        .unwrap()
+        .channels[0]
+        .state
+        .clone();
+    assert_eq!(s.last_inbound_at, Some(back));
+    assert_eq!(s.provider_closed_at, Some(much_later));
+    assert_eq!(s.sent_since_inbound, 1);
+}
+
+pub async fn provider_failure_reported_later_marks_our_message_failed(h: &Harness) {
+    let id = contact_on(h, "wa", "972500000020", t0()).await;
+    let begun = h
+        .store
+        .begin_outbound(&send(&id, "wa", "alice", "Your order", plus(t0(), mins(1))))
+        .await
+        .unwrap();
+    let key = MessageKey::of(&begun.message);
+    h.store
+        .complete_outbound(
+            &key,
+            &SendOutcome::Sent {
+                provider_message_id: "wamid.X".into(),
+            },
+            plus(t0(), mins(1)),
+        )
+        .await
+        .unwrap();
+
+    let wa = chan("wa");
+    let failed = MessageStatus::Failed {
+        code: "131026".into(),
+        text: "Message undeliverable".into(),
+    };
+    let m = h
+        .store
+        .fail_by_provider_id(
+            &wa,
+            "wamid.X",
+            "131026",
+            "Message undeliverable",
+            plus(t0(), mins(2)),
+        )
+        .await
+        .unwrap()
+        .expect("our message");
+    assert_eq!(m.id, begun.message.id);
+    assert_eq!(m.status, failed);
+    assert_eq!(m.provider_message_id.as_deref(), Some("wamid.X"));
+    let timeline = h
+        .store
+        .list_messages(&id, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    let shown = timeline.items.iter().find(|x| x.id == m.id).unwrap();
+    assert_eq!(shown, &m);
+
+    // A repeated report: a no-op, the same message.
+    let again = h
+        .store
+        .fail_by_provider_id(
+            &wa,
+            "wamid.X",
+            "131026",
+            "Message undeliverable",
+            plus(t0(), mins(3)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, Some(m.clone()));
+    let timeline2 = h
+        .store
+        .list_messages(&id, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(timeline2, timeline);
+    // It is no longer sent: completing it as sent again is refused.
+    assert!(matches!(
+        h.store
+            .complete_outbound(
+                &key,
+                &SendOutcome::Sent {
+                    provider_message_id: "wamid.X".into()
+                },
+                plus(t0(), mins(3)),
+            )
+            .await,
+        Err(StoreError::NotPending { .. })
+    ));
+
+    // A later report with another code replaces the first.
+    let replaced = h
+        .store
+        .fail_by_provider_id(
+            &wa,
+            "wamid.X",
+            "131049",
+            "Not delivered",
+            plus(t0(), mins(4)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        replaced.status,
+        MessageStatus::Failed {
+            code: "131049".into(),
+            text: "Not delivered".into()
+        }
+    );
+    assert_eq!(replaced.provider_message_id.as_deref(), Some("wamid.X"));
+
+    // Unknown ids, the contact's own (inbound) message id, another channel: none of ours.
+    for (channel, pid) in [
+        ("wa", "wamid.unknown"),
+        ("wa", "wa-972500000020-first"),
+        ("tg", "wamid.X"),
+    ] {
+        assert_eq!(
+            h.store
+                .fail_by_provider_id(&chan(channel), pid, "131026", "x", plus(t0(), mins(4)))
+                .await
+                .unwrap(),
+            None,
+            "{channel}/{pid}"
+        );
+    }
+    let t = h
+        .store
+        .list_messages(&id, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    let inbound = t
+        .items
+        .iter()
+        .find(|x| x.direction == Direction::Inbound)
+        .unwrap();
+    assert!(matches!(inbound.status, MessageStatus::Sent { .. }));
+}
+
+pub async fn injected_failure_at_provider_failure_keeps_the_message_sent(h: &Harness) {
+    let id = contact_on(h, "wa", "972500000021", t0()).await;
+    let begun = h
+        .store
+        .begin_outbound(&send(&id, "wa", "alice", "hi", plus(t0(), mins(1))))
+        .await
+        .unwrap();
+    let sent = h
+        .store
+        .complete_outbound(
+            &MessageKey::of(&begun.message),
+            &SendOutcome::Sent {
+                provider_message_id: "wamid.Y".into(),
+            },
+            plus(t0(), mins(1)),
+        )
+        .await
+        .unwrap();
+    h.faults.fail_next(FaultPoint::CompleteCommit);
+    let wa = chan("wa");
+    assert!(h
+        .store
+        .fail_by_provider_id(
+            &wa,
+            "wamid.Y",
+            "131049",
+            "Not delivered",
+            plus(t0(), mins(2))
+        )
+        .await
+        .is_err());
+    let t = h
+        .store
+        .list_messages(&id, PageSize::DEFAULT, None)
+        .await
+        .unwrap();
+    assert_eq!(t.items[0], sent, "still sent");
+    let m = h
+        .store
+        .fail_by_provider_id(
+            &wa,
+            "wamid.Y",
+            "131049",
+            "Not delivered",
+            plus(t0(), mins(3)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(&m.status, MessageStatus::Failed { code, .. } if code == "131049"));
 }
 
 // ---------------------------------------------------------------------------------------
