@@ -28,61 +28,6 @@ enum Customer {
     Wechat(&'static str),
 }
 
-const APP_SECRET: &str = "meta-app-secret";
-
-/// The channels beyond the first three, all pointed at the fake provider.
-fn more_channels(provider: &str) -> String {
-    format!(
-        r#"
-[[channels]]
-id = "line"
-kind = "line"
-channel_secret = "line-secret"
-channel_access_token = "line-token"
-api_base = "{provider}"
-
-[[channels]]
-id = "fb"
-kind = "messenger"
-app_secret = "{APP_SECRET}"
-verify_token = "fb-verify"
-page_access_token = "fb-token"
-api_base = "{provider}"
-
-[[channels]]
-id = "ig"
-kind = "instagram"
-app_secret = "{APP_SECRET}"
-verify_token = "ig-verify"
-access_token = "ig-token"
-api_base = "{provider}"
-
-[[channels]]
-id = "wa"
-kind = "whatsapp"
-app_secret = "{APP_SECRET}"
-verify_token = "wa-verify"
-access_token = "wa-token"
-phone_number_id = "277321005464405"
-api_base = "{provider}"
-
-[[channels]]
-id = "vb"
-kind = "viber"
-auth_token = "viber-token"
-api_base = "{provider}"
-
-[[channels]]
-id = "wc"
-kind = "wechat"
-token = "wechat-token"
-app_id = "wx0000000000000001"
-app_secret = "wechat-secret"
-api_base = "{provider}"
-"#
-    )
-}
-
 fn now_ms() -> i64 {
     now_secs() * 1000
 }
@@ -220,69 +165,6 @@ impl Customer {
             }
         }
     }
-}
-
-async fn fake_provider_accepts_everything(s: &DevServer) {
-    Mock::given(method("POST"))
-        .and(path("/v2/bot/message/push"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"sentMessages": [{"id": "461230966842064897", "quoteToken": "q"}]}),
-        ))
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v21.0/me/messages"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"recipient_id": "x", "message_id": "m_out"})),
-        )
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v21.0/277321005464405/messages"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.out"}]}),
-        ))
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/pa/send_message"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": 0, "status_message": "ok", "message_token": 5_000_000_000_000_000_001u64})))
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/cgi-bin/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "wc-access", "expires_in": 7200})),
-        )
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/cgi-bin/message/custom/send"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "errmsg": "ok"})),
-        )
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/bot42:bot/sendMessage"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "result": {"message_id": 501}})),
-        )
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/webchat/callback"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/2010-04-01/Accounts/AC123/Messages.json"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"sid": "SMout0001"})))
-        .mount(&s.provider)
-        .await;
 }
 
 /// Messages the fake provider received (POSTs; WeChat's token fetch is a GET).

@@ -7,88 +7,15 @@ mod support;
 use replyline_channels::signature::hmac_sha256;
 use serde_json::{json, Value};
 use support::*;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 const ALICE: &str = "token-alice-123";
-const APP_SECRET: &str = "meta-app-secret";
 const DAY_MS: i64 = 86_400_000;
 
-fn window_channels(provider: &str) -> String {
-    format!(
-        r#"
-[[channels]]
-id = "fb"
-kind = "messenger"
-app_secret = "{APP_SECRET}"
-verify_token = "fb-verify"
-page_access_token = "fb-page-token"
-api_base = "{provider}"
-
-[[channels]]
-id = "wa"
-kind = "whatsapp"
-app_secret = "{APP_SECRET}"
-verify_token = "wa-verify"
-access_token = "wa-token"
-phone_number_id = "277321005464405"
-api_base = "{provider}"
-
-[[channels]]
-id = "vb"
-kind = "viber"
-auth_token = "viber-token"
-initiated_allowance_per_month = 2
-api_base = "{provider}"
-
-[[channels]]
-id = "wc"
-kind = "wechat"
-token = "wechat-token"
-app_id = "wx0000000000000001"
-app_secret = "wechat-secret"
-api_base = "{provider}"
-"#
-    )
-}
-
 async fn start() -> DevServer {
-    let s = DevServer::start_with_channels(StoreKind::Sqlite, window_channels).await;
-    Mock::given(method("POST"))
-        .and(path("/v21.0/me/messages"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"recipient_id": "psid-1", "message_id": "m_out1"})),
-        )
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v21.0/277321005464405/messages"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.out1"}]}),
-        ))
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/pa/send_message"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": 0, "status_message": "ok", "message_token": 5_000_000_000_000_000_001u64})))
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/cgi-bin/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "wc-access", "expires_in": 7200})),
-        )
-        .mount(&s.provider)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/cgi-bin/message/custom/send"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "errmsg": "ok"})),
-        )
-        .mount(&s.provider)
-        .await;
+    let s = DevServer::start_with_channels(StoreKind::Sqlite, more_channels).await;
+    fake_provider_accepts_everything(&s).await;
     s
 }
 
@@ -471,7 +398,7 @@ async fn a_batched_meta_payload_records_every_message() {
 
 #[tokio::test]
 async fn a_provider_window_refusal_corrects_the_window() {
-    let s = DevServer::start_with_channels(StoreKind::Sqlite, window_channels).await;
+    let s = DevServer::start_with_channels(StoreKind::Sqlite, more_channels).await;
     Mock::given(method("POST"))
         .and(path("/v21.0/me/messages"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
@@ -506,12 +433,12 @@ async fn a_whatsapp_failed_status_marks_our_message_failed() {
     let id = contact_id(&s, "wanda").await;
     let (status, body) = send(&s, &id, json!({"channel": "wa", "text": "On its way"})).await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(body["message"]["provider_message_id"], "wamid.out1");
+    assert_eq!(body["message"]["provider_message_id"], "wamid.out");
     // Later WhatsApp reports the message failed: the customer's window had closed.
     let report = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550953877", "phone_number_id": "277321005464405"},
-        "statuses": [{"id": "wamid.out1", "status": "failed", "timestamp": now_secs().to_string(), "recipient_id": "972500000002",
+        "statuses": [{"id": "wamid.out", "status": "failed", "timestamp": now_secs().to_string(), "recipient_id": "972500000002",
             "errors": [{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message"}]}]
     }}]}]}))
     .unwrap();
