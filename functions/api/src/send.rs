@@ -9,7 +9,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::post;
 use axum::Json;
 use replyline_channels::{OutboundMessage, SendError};
-use replyline_domain::{ChannelId, Content, IdempotencyKey, Message, MessageTag, Sender, Template};
+use replyline_domain::{
+    ChannelId, ChannelKind, Content, Direction, IdempotencyKey, Message, MessageTag, PageSize,
+    Sender, Template,
+};
 use replyline_policy::{reply_status, SenderKind};
 use replyline_store::{FlagChange, MessageKey, OutboundBegun, OutboundRequest, SendOutcome};
 use serde::Deserialize;
@@ -115,11 +118,16 @@ async fn send_message(
         return Ok((StatusCode::OK, Json(answer(&begun, &begun.message))));
     }
 
+    let in_reply_to = match channel_config.kind {
+        ChannelKind::Email => last_inbound_id(&state, &begun).await?,
+        _ => None,
+    };
     let outbound = OutboundMessage {
         id: &begun.message.id,
         to: &begun.identity.external_id,
         content: &begun.message.content,
         tag: begun.message.applied_tag.as_ref().map(|t| t.as_str()),
+        in_reply_to: in_reply_to.as_deref(),
     };
     let key = MessageKey::of(&begun.message);
     let result = adapter.send(&outbound).await;
@@ -213,6 +221,24 @@ async fn send_message(
             Err(ApiError::new(status, code, sentence).with("message_record", json!(message)))
         }
     }
+}
+
+/// The provider id (for email, the Message-ID) of the customer's latest message on this
+/// channel, so a reply threads in their mail client. Looks at the newest page only: a
+/// reply to a customer who last wrote pages ago starts a new thread, which is fine.
+async fn last_inbound_id(
+    state: &AppState,
+    begun: &OutboundBegun,
+) -> Result<Option<String>, ApiError> {
+    let page = state
+        .store
+        .list_messages(&begun.message.contact_id, PageSize::DEFAULT, None)
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .find(|m| m.direction == Direction::Inbound && m.channel == begun.message.channel)
+        .and_then(|m| m.provider_message_id))
 }
 
 fn answer(begun: &OutboundBegun, message: &Message) -> Value {

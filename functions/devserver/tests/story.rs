@@ -26,6 +26,7 @@ enum Customer {
     Whatsapp(&'static str),
     Viber(&'static str),
     Wechat(&'static str),
+    Email(&'static str),
 }
 
 fn now_ms() -> i64 {
@@ -67,6 +68,7 @@ impl Customer {
             Customer::Whatsapp(_) => "wa",
             Customer::Viber(_) => "vb",
             Customer::Wechat(_) => "wc",
+            Customer::Email(_) => "mail",
         }
     }
 
@@ -141,6 +143,37 @@ impl Customer {
                     &[("X-Viber-Content-Signature", sig)],
                     body,
                     "application/json",
+                )
+                .await
+            }
+            Customer::Email(address) => {
+                let mime = format!(
+                    "From: \"Carlos Mendoza\" <{address}>\r\nTo: support@shop.example\r\nSubject: Order #123\r\nMessage-ID: <m{n}@mail.example>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+                );
+                let ses = json!({"notificationType": "Received",
+                    "mail": {"timestamp": "2026-11-25T10:00:00.000Z", "source": address, "messageId": format!("ses-in-{n}"),
+                             "destination": ["support@shop.example"],
+                             "commonHeaders": {"from": [format!("Carlos Mendoza <{address}>")], "to": ["support@shop.example"], "messageId": format!("<m{n}@mail.example>"), "subject": "Order #123"}},
+                    "receipt": {"spamVerdict": {"status": "PASS"}, "virusVerdict": {"status": "PASS"}, "action": {"type": "SNS", "topicArn": "arn:aws:sns:us-east-1:123456789012:ses-inbound", "encoding": "UTF8"}},
+                    "content": mime});
+                let sns = json!({"Type": "Notification", "MessageId": format!("sns-{n}"),
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses-inbound",
+                    "Subject": "Amazon SES Email Receipt Notification", "Message": ses.to_string(),
+                    "Timestamp": "2026-11-25T10:00:01.000Z",
+                    "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"});
+                // Signed with the SNS message validator package's own canonical string.
+                let cert = sns_fixture("sns_test_cert.pem");
+                let key = sns_fixture("sns_test_key.pem");
+                let signed = oracle(
+                    "sns_sign.py",
+                    &["sign", &cert, &key],
+                    sns.to_string().as_bytes(),
+                );
+                s.webhook(
+                    "mail",
+                    &[("x-amz-sns-message-type", "Notification".to_owned())],
+                    signed.trim().as_bytes().to_vec(),
+                    "text/plain; charset=UTF-8",
                 )
                 .await
             }
@@ -356,6 +389,51 @@ async fn story_on_viber() {
 #[tokio::test]
 async fn story_on_wechat() {
     story(Customer::Wechat("oUserStory"), StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn story_on_email() {
+    story(Customer::Email("carlos@example.com"), StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn email_replies_thread_in_the_customers_mail_client() {
+    let s = DevServer::start_with_channels(StoreKind::Sqlite, more_channels).await;
+    fake_provider_accepts_everything(&s).await;
+    let (status, text) = Customer::Email("ana@example.com")
+        .writes(&s, 7, "Is my refund done?")
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let (_, page) = s
+        .get(ALICE, "/v1/inbox?view=all&status=all&q=ana@example.com")
+        .await;
+    let id = only_item(&page)["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = s
+        .post(
+            ALICE,
+            &format!("/v1/contacts/{id}/messages"),
+            json!({"channel": "mail", "text": "Yes, it went out."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let sent: Vec<String> = s
+        .provider
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v2/email/outbound-emails")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("In-Reply-To") && sent[0].contains("<m7@mail.example>"),
+        "{}",
+        sent[0]
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use replyline_config::{ChannelConfig, ChannelSettings};
 use replyline_domain::ChannelKind;
 
+use crate::email::Email;
 use crate::instagram::Instagram;
 use crate::line::Line;
 use crate::messenger::Messenger;
@@ -27,6 +28,7 @@ pub enum Adapter {
     Instagram(Instagram),
     Whatsapp(Whatsapp),
     Wechat(Wechat),
+    Email(Email),
     /// A kind whose protocol is not built yet: its webhooks are refused (so a provider
     /// never gets a false 200) and sends fail as unsupported.
     NotYetSupported(ChannelKind),
@@ -61,6 +63,9 @@ impl Adapter {
             ChannelSettings::Whatsapp(s) => {
                 Adapter::Whatsapp(Whatsapp::new(s.clone(), config.api_base.clone(), http))
             }
+            ChannelSettings::Email(s) => {
+                Adapter::Email(Email::new(s.clone(), config.api_base.clone(), http))
+            }
             _ => Adapter::NotYetSupported(config.kind),
         }
     }
@@ -77,6 +82,7 @@ impl Adapter {
             Adapter::Instagram(a) => a.handle_webhook(req),
             Adapter::Whatsapp(a) => a.handle_webhook(req),
             Adapter::Wechat(a) => a.handle_webhook(req),
+            Adapter::Email(a) => a.handle_webhook(req),
             Adapter::NotYetSupported(_) => Err(WebhookError::Unauthorized(
                 "this channel kind's webhooks are not supported yet",
             )),
@@ -95,6 +101,7 @@ impl Adapter {
             Adapter::Instagram(a) => a.send(msg).await,
             Adapter::Whatsapp(a) => a.send(msg).await,
             Adapter::Wechat(a) => a.send(msg).await,
+            Adapter::Email(a) => a.send(msg).await,
             Adapter::NotYetSupported(kind) => Err(SendError::Unsupported(format!(
                 "sending on {} channels is not supported yet",
                 kind.display_name()

@@ -8,6 +8,7 @@
 //! No storage and no policy decisions here: the webhook and send functions do that.
 
 mod adapter;
+pub mod email;
 pub mod instagram;
 pub mod line;
 pub mod messenger;

@@ -13,6 +13,9 @@ pub struct OutboundMessage<'a> {
     pub content: &'a Content,
     /// The tag the policy applied (Meta's HUMAN_AGENT...).
     pub tag: Option<&'a str>,
+    /// The RFC Message-ID of the customer's last inbound message, on channels that thread
+    /// replies on it (email `In-Reply-To`/`References`); `None` elsewhere.
+    pub in_reply_to: Option<&'a str>,
 }
 
 /// The provider accepted the message.

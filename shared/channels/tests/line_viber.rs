@@ -107,6 +107,7 @@ fn msg<'a>(id: &'a MessageId, to: &'a ExternalId, content: &'a Content) -> Outbo
         to,
         content,
         tag: None,
+        in_reply_to: None,
     }
 }
 

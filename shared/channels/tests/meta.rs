@@ -328,6 +328,7 @@ fn msg<'a>(
         to,
         content,
         tag,
+        in_reply_to: None,
     }
 }
 

@@ -88,6 +88,13 @@ pub struct EmailSettings {
     /// SNS topics whose notifications are accepted.
     #[serde(default)]
     pub sns_topic_arns: Vec<String>,
+    /// A fixed PEM certificate that SNS signatures must verify against, instead of the
+    /// one fetched from `SigningCertURL` (tests and the dev server sign their own).
+    #[serde(default)]
+    pub sns_cert_pem_path: Option<std::path::PathBuf>,
+    /// The SES region for sending; `us-east-1` when unset.
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 /// Messenger and Instagram.

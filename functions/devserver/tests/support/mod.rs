@@ -154,6 +154,10 @@ impl DevServer {
             .arg("--config")
             .arg(&cfg)
             .env("RUST_LOG", "warn")
+            // SES signs its requests: dummy credentials for the fake provider.
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -390,6 +394,7 @@ pub const APP_SECRET: &str = "meta-app-secret";
 /// The channels beyond the first three, all pointed at the fake provider (Viber with a
 /// monthly allowance of 2, so tests can use it up).
 pub fn more_channels(provider: &str) -> String {
+    let cert = sns_fixture("sns_test_cert.pem");
     format!(
         r#"
 [[channels]]
@@ -432,6 +437,13 @@ initiated_allowance_per_month = 2
 api_base = "{provider}"
 
 [[channels]]
+id = "mail"
+kind = "email"
+from = "support@shop.example"
+sns_cert_pem_path = "{cert}"
+api_base = "{provider}"
+
+[[channels]]
 id = "wc"
 kind = "wechat"
 token = "wechat-token"
@@ -442,8 +454,21 @@ api_base = "{provider}"
     )
 }
 
+/// The test-only SNS signing certificate and key of the channels crate's fixtures.
+pub fn sns_fixture(name: &str) -> String {
+    format!(
+        "{}/../../shared/channels/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
 /// A fake provider that accepts every send on every channel.
 pub async fn fake_provider_accepts_everything(s: &DevServer) {
+    Mock::given(method("POST"))
+        .and(path("/v2/email/outbound-emails"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"MessageId": "ses-out-1"})))
+        .mount(&s.provider)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v2/bot/message/push"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
