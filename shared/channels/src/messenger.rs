@@ -236,8 +236,15 @@ fn event(item: Messaging) -> Result<Result<InboundEvent, String>, WebhookError> 
         return Ok(Err("delivery receipt".to_owned()));
     } else if item.read.is_some() {
         return Ok(Err("read receipt".to_owned()));
-    } else if item.reaction.is_some() {
-        return Ok(Err("reaction".to_owned()));
+    } else if let Some(r) = &item.reaction {
+        // channel-rules.md §2: a reaction restarts the 24 h window like a message does,
+        // but there is nothing to show the agent (no message, no conversation opened).
+        if r.get("action").and_then(|a| a.as_str()) == Some("unreact") {
+            return Ok(Err("reaction removed".to_owned()));
+        }
+        let on = r.get("mid").and_then(|m| m.as_str()).unwrap_or("-");
+        let id = format!("reaction:{}:{on}:{stamp}", item.sender.id);
+        (id, Opener::Message, None)
     } else {
         return Ok(Err("messaging item of an unhandled type".to_owned()));
     };

@@ -252,7 +252,8 @@ fn messenger_batches_are_split_into_events() {
             "m_img",
             "m_ad",
             "m_pb",
-            "referral:PSID3:1458692753200"
+            "referral:PSID3:1458692753200",
+            "reaction:PSID2:m_x:1458692753400"
         ]
     );
     let first = &p.events[0];
@@ -273,7 +274,11 @@ fn messenger_batches_are_split_into_events() {
     assert_eq!(p.events[4].opener, Some(Opener::AdReferral));
     assert_eq!(p.events[4].content, None);
     assert_eq!(p.events[4].external_id.as_str(), "PSID3");
-    assert_eq!(p.ignored.len(), 5, "{:?}", p.ignored);
+    // A reaction restarts the window (channel-rules.md §2) but carries no message.
+    assert_eq!(p.events[5].opener, Some(Opener::Message));
+    assert_eq!(p.events[5].content, None);
+    assert_eq!(p.events[5].external_id.as_str(), "PSID2");
+    assert_eq!(p.ignored.len(), 4, "{:?}", p.ignored);
     assert!(p.failures.is_empty());
 }
 
