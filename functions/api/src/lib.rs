@@ -21,6 +21,7 @@ use axum::Router;
 pub use auth::{Agent, GatewayClaims};
 pub use error::ApiError;
 pub use state::{AppState, Auth};
+pub use webhook::record_event;
 
 /// Unknown routes answer in the API's error shape.
 async fn not_found() -> ApiError {

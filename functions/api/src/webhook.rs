@@ -130,7 +130,7 @@ async fn receive(
                 }
             }
             for event in events {
-                if let Err(e) = record(&state, config, event).await {
+                if let Err(e) = record_event(&state, config, event).await {
                     tracing::error!(channel = %channel_id, error = %e, "webhook not recorded; provider will retry");
                     return ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -145,7 +145,9 @@ async fn receive(
     }
 }
 
-async fn record(
+/// Records one verified inbound event (and the hard stop it carries), as every webhook
+/// does; also used by entry points that are not HTTP (SES mail arriving through SNS).
+pub async fn record_event(
     state: &AppState,
     config: &ChannelConfig,
     event: replyline_channels::InboundEvent,

@@ -109,3 +109,46 @@ fn claims_of(req: &axum::extract::Request) -> HashMap<String, String> {
 pub async fn serve(router: Router) -> Result<(), Error> {
     lambda_http::run(with_gateway_claims(router)).await
 }
+
+/// The email function's work: SES puts each received mail on an SNS topic, which invokes
+/// the function with an SNS event (authenticated by IAM, so no HTTP signature). Each
+/// notification is parsed like the HTTPS path and recorded like any webhook event. A store
+/// failure is an error, so Lambda retries the event (and then sends it to the dead-letter
+/// queue); an unreadable notification is logged and skipped, as a retry cannot help.
+pub async fn record_ses_over_sns(
+    state: &AppState,
+    event: aws_lambda_events::event::sns::SnsEvent,
+) -> Result<(), Error> {
+    let wanted = std::env::var("REPLYLINE_EMAIL_CHANNEL").ok();
+    let (config, _) = state
+        .adapters
+        .values()
+        .find(|(c, _)| match &wanted {
+            Some(id) => c.id.as_str() == id,
+            None => c.kind == replyline_domain::ChannelKind::Email,
+        })
+        .ok_or("no email channel is configured (set REPLYLINE_EMAIL_CHANNEL to its id)")?;
+    for record in event.records {
+        let outcome = match replyline_channels::email::Email::parse_lambda_notification(
+            &record.sns.message,
+        ) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(channel = %config.id, reason = %e, "SES notification not understood; skipped");
+                continue;
+            }
+        };
+        if let replyline_channels::WebhookOutcome::Events {
+            events, ignored, ..
+        } = outcome
+        {
+            for what in ignored {
+                tracing::info!(channel = %config.id, event = %what, "SES notification ignored");
+            }
+            for e in events {
+                replyline_api::record_event(state, config, e).await?;
+            }
+        }
+    }
+    Ok(())
+}

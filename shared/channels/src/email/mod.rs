@@ -62,6 +62,22 @@ impl Email {
         self
     }
 
+    /// An SES notification that SNS delivered to a Lambda function: Lambda's own
+    /// invocation is authenticated by IAM, so there is no HTTP signature to check; the
+    /// parsing is the HTTPS path's.
+    pub fn parse_lambda_notification(message: &str) -> Result<WebhookOutcome, WebhookError> {
+        let (events, ignored) = match ses::parse_notification(message)? {
+            Parsed::Event(e) => (vec![*e], Vec::new()),
+            Parsed::Ignored(why) => (Vec::new(), vec![why]),
+        };
+        Ok(WebhookOutcome::Events {
+            events,
+            ignored,
+            failures: Vec::new(),
+            reply: WebhookReply::ok_json(),
+        })
+    }
+
     pub fn handle_webhook(&self, req: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
         if req.method != http::Method::POST {
             return Err(WebhookError::MethodNotAllowed);
