@@ -3,6 +3,8 @@
 //! for these tests only; its self-signed certificate is the configured trust anchor),
 //! parsed into events; replies sent to a fake SES v2 (wiremock) through `api_base`.
 
+mod common;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -417,33 +419,15 @@ async fn ses_refusals_map_to_typed_errors() {
 
 /// Runs tests/oracles/sns_sign.py (`aws-sns-message-validator`) with `stdin`.
 fn oracle(args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let python = std::env::var("REPLYLINE_ORACLE_PYTHON").expect(
-        "REPLYLINE_ORACLE_PYTHON is not set: run the tests with ./scripts/test.sh (it installs the providers' SDKs)",
-    );
     let dir = env!("CARGO_MANIFEST_DIR");
-    let mut child = Command::new(python)
-        .arg(format!("{dir}/../../tests/oracles/sns_sign.py"))
-        .args(args)
-        .arg(format!("{dir}/tests/fixtures/sns_test_cert.pem"))
-        .args(
-            args.first()
-                .filter(|m| **m == "sign")
-                .map(|_| format!("{dir}/tests/fixtures/sns_test_key.pem")),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let cert = format!("{dir}/tests/fixtures/sns_test_cert.pem");
+    let key = format!("{dir}/tests/fixtures/sns_test_key.pem");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(&cert);
+    if args.first() == Some(&"sign") {
+        all.push(&key);
+    }
+    common::run_oracle("sns_sign.py", &all, stdin.as_bytes())
 }
 
 #[test]

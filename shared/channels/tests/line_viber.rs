@@ -2,8 +2,7 @@
 //! viberbot from PyPI, through tests/oracles/*_sign.py) and parsed; sends delivered to a
 //! fake provider (wiremock on 127.0.0.1) with refusals mapped to typed errors.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use bytes::Bytes;
 use replyline_channels::{
@@ -54,28 +53,7 @@ fn post(headers: &[(&str, &str)], body: &[u8]) -> WebhookRequest {
 /// Runs a tests/oracles script with `body` on stdin: the signature it printed (after the
 /// provider's SDK accepted it) and what the SDK parsed.
 fn oracle(script: &str, secret: &str, body: &str) -> (String, Value) {
-    let python = std::env::var("REPLYLINE_ORACLE_PYTHON").expect(
-        "REPLYLINE_ORACLE_PYTHON is not set: run the tests with ./scripts/test.sh (it installs the providers' SDKs)",
-    );
-    let script = format!(
-        "{}/../../tests/oracles/{script}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut child = Command::new(python)
-        .arg(script)
-        .arg(secret)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_oracle(script, &[secret], body.as_bytes());
     assert!(
         out.status.success(),
         "the provider SDK refused: {}",

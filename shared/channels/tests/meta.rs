@@ -4,8 +4,7 @@
 //! sends to a fake Graph API (wiremock on 127.0.0.1) with Graph errors mapped to typed
 //! refusals.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use bytes::Bytes;
 use replyline_channels::signature::hmac_sha256;
@@ -55,29 +54,7 @@ fn whatsapp(api_base: &str, app_secret: &str) -> Adapter {
 
 /// pywa's judgement of `signature` over `body` (tests/oracles/meta_sign.py).
 fn pywa_validates(secret: &str, body: &str, signature: &str) -> bool {
-    let python = std::env::var("REPLYLINE_ORACLE_PYTHON").expect(
-        "REPLYLINE_ORACLE_PYTHON is not set: run the tests with ./scripts/test.sh (it installs the providers' SDKs)",
-    );
-    let script = format!(
-        "{}/../../tests/oracles/meta_sign.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut child = Command::new(python)
-        .arg(script)
-        .arg(secret)
-        .arg(signature)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_oracle("meta_sign.py", &[secret, signature], body.as_bytes());
     assert!(
         out.status.success(),
         "meta_sign.py failed: {}",

@@ -3,8 +3,7 @@
 //! (through tests/oracles/wechat_sign.py); sends through a fake WeChat API (wiremock on
 //! 127.0.0.1) with the access token fetched once, refreshed on 40001, and refusals mapped.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use bytes::Bytes;
 use replyline_channels::{
@@ -42,33 +41,9 @@ fn offline() -> Adapter {
     wechat("http://127.0.0.1:1", APP_ID, true)
 }
 
-fn python() -> String {
-    std::env::var("REPLYLINE_ORACLE_PYTHON").expect(
-        "REPLYLINE_ORACLE_PYTHON is not set: run the tests with ./scripts/test.sh (it installs the providers' SDKs)",
-    )
-}
-
 /// Runs tests/oracles/wechat_sign.py (wechatpy) and returns what it printed.
 fn oracle(args: &[&str], stdin: &str) -> String {
-    let script = format!(
-        "{}/../../tests/oracles/wechat_sign.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut child = Command::new(python())
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_oracle("wechat_sign.py", args, stdin.as_bytes());
     assert!(
         out.status.success(),
         "wechatpy refused: {}",
