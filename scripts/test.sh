@@ -11,6 +11,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== template.yaml: cfn-lint (pinned), sam validate --lint, broken copies refused"
+scripts/template-lint.sh
+
 echo "== DynamoDB endpoint (moto server)"
 export MOTO_PORT="${MOTO_PORT:-5055}"
 started_moto=no

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use replyline_channels::{WebhookError, WebhookOutcome, WebhookReply, WebhookRequest};
 use replyline_config::ChannelConfig;
 use replyline_domain::Timestamp;
@@ -36,14 +37,19 @@ fn reply(r: WebhookReply) -> Response {
         .into_response()
 }
 
+/// The base URL providers call, when the platform knows it better than the configuration:
+/// in AWS, `https://` and the domain API Gateway was called on (its request context, not a
+/// client header), so the stack needs no URL of its own and custom domains just work.
+#[derive(Clone, Debug)]
+pub struct PublicBase(pub String);
+
 /// The URL the provider called, as it sees it (Twilio signs it).
-fn public_url(state: &AppState, uri: &Uri) -> String {
-    let base = state
-        .config
-        .server
-        .public_url
-        .as_str()
-        .trim_end_matches('/');
+fn public_url(state: &AppState, platform: Option<&PublicBase>, uri: &Uri) -> String {
+    let base = match platform {
+        Some(PublicBase(base)) => base.as_str(),
+        None => state.config.server.public_url.as_str(),
+    }
+    .trim_end_matches('/');
     match uri.path_and_query() {
         Some(pq) => format!("{base}{pq}"),
         None => format!("{base}{}", uri.path()),
@@ -55,6 +61,7 @@ async fn receive(
     Path(channel_id): Path<String>,
     method: Method,
     uri: Uri,
+    platform: Option<Extension<PublicBase>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -64,7 +71,7 @@ async fn receive(
     };
     let request = WebhookRequest {
         method,
-        public_url: public_url(&state, &uri),
+        public_url: public_url(&state, platform.as_ref().map(|Extension(p)| p), &uri),
         headers: headers
             .iter()
             .filter_map(|(k, v)| {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use lambda_http::request::RequestContext;
-use replyline_api::{AppState, Auth, GatewayClaims};
-use replyline_config::{Config, StoreConfig};
+use replyline_api::{AppState, Auth, GatewayClaims, PublicBase};
+use replyline_config::{Config, Deployment, StoreConfig};
 use replyline_domain::SystemClock;
 use replyline_store::dynamo::{client_config, DynamoStore};
 use replyline_store::sqlite::SqliteStore;
@@ -17,7 +17,9 @@ use replyline_store::{Faults, Store};
 
 pub use lambda_http::Error;
 
-/// Structured JSON logs, level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info).
+/// Structured JSON logs, level from `AWS_LAMBDA_LOG_LEVEL` (set by the template's
+/// `LoggingConfig`) or `RUST_LOG` (default info). Each line lists its spans: the Lambda
+/// runtime's `requestId` and the request's route, channel and contact.
 pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
@@ -27,15 +29,42 @@ pub fn init_tracing() {
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_current_span(false)
+        .with_span_list(true)
         .without_time()
         .init();
 }
 
-/// Reads the configuration: the secret named by `REPLYLINE_CONFIG_SECRET` (ARN or name),
-/// else the file at `REPLYLINE_CONFIG`.
+/// What the stack decides, from the environment `template.yaml` sets. An empty value is
+/// unset (a template parameter left at its default).
+fn deployment() -> Result<Deployment, Error> {
+    let public_url = match std::env::var("REPLYLINE_PUBLIC_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(url) => Some(
+            url.parse()
+                .map_err(|e| format!("REPLYLINE_PUBLIC_URL is not a URL: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Deployment {
+        table: std::env::var("REPLYLINE_TABLE").ok(),
+        public_url,
+    })
+}
+
+/// Reads the configuration once per execution environment: the secret named by
+/// `REPLYLINE_CONFIG_SECRET` (ARN or name), else the file at `REPLYLINE_CONFIG`. The stack's
+/// `REPLYLINE_TABLE` and `REPLYLINE_PUBLIC_URL` override the document. A rotated secret is
+/// read by new execution environments (docs/deploy.md, "Rotate secrets").
 pub async fn load_config(sdk: &aws_config::SdkConfig) -> Result<Config, Error> {
+    let deployment = deployment()?;
     if let Ok(secret) = std::env::var("REPLYLINE_CONFIG_SECRET") {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        let client = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(sdk)
+                .timeout_config(sdk_timeouts())
+                .build(),
+        );
         let value = client
             .get_secret_value()
             .secret_id(&secret)
@@ -45,15 +74,29 @@ pub async fn load_config(sdk: &aws_config::SdkConfig) -> Result<Config, Error> {
         let text = value
             .secret_string()
             .ok_or("the configuration secret has no string value")?;
-        return Ok(Config::from_toml(text)?);
+        return Ok(Config::from_toml_deployed(text, &deployment)?);
     }
     let path = std::env::var("REPLYLINE_CONFIG")
         .map_err(|_| "set REPLYLINE_CONFIG_SECRET (in AWS) or REPLYLINE_CONFIG (a file)")?;
-    Ok(Config::load(std::path::Path::new(&path))?)
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the configuration file {path}: {e}"))?;
+    Ok(Config::from_toml_deployed(&text, &deployment)?)
 }
 
-/// Everything a function needs, built once per execution environment.
+/// Timeouts for the init-time Secrets Manager call (the SDK sets none by default).
+fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(1))
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+}
+
+/// Everything a function needs, built once per execution environment: configuration,
+/// store (with one warm-up call, so the first request does not pay the TLS handshake),
+/// the providers' HTTP client, and how agents are named.
 pub async fn app_state() -> Result<AppState, Error> {
+    let started = std::time::Instant::now();
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let config = load_config(&sdk).await?;
     let store: Arc<dyn Store> = match &config.store {
@@ -61,7 +104,12 @@ pub async fn app_state() -> Result<AppState, Error> {
             let client = aws_sdk_dynamodb::Client::from_conf(client_config(
                 aws_sdk_dynamodb::config::Builder::from(&sdk),
             ));
-            Arc::new(DynamoStore::new(client, table, tenant, Faults::default()))
+            let store = DynamoStore::new(client, table, tenant, Faults::default());
+            // A failure here is not fatal: the first request retries and reports it.
+            if let Err(e) = store.warm_up().await {
+                tracing::warn!(error = %e, "warm-up call to DynamoDB failed");
+            }
+            Arc::new(store)
         }
         StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path, Faults::default())?),
     };
@@ -72,6 +120,11 @@ pub async fn app_state() -> Result<AppState, Error> {
         Auth::GatewayJwt { claim }
     };
     let http = replyline_channels::http_client()?;
+    tracing::info!(
+        init_ms = started.elapsed().as_millis() as u64,
+        channels = config.channels.len(),
+        "initialised"
+    );
     Ok(AppState::new(
         config,
         store,
@@ -82,15 +135,30 @@ pub async fn app_state() -> Result<AppState, Error> {
 }
 
 /// Copies the JWT authorizer's claims from the Lambda request context into the request,
-/// where the routers' `Agent` extractor finds them.
+/// where the routers' `Agent` extractor finds them, and, unless `REPLYLINE_PUBLIC_URL`
+/// fixes it, the domain API Gateway was called on, which webhooks signed over their URL
+/// (Twilio) verify against.
 pub fn with_gateway_claims(router: Router) -> Router {
+    let fixed_url = std::env::var("REPLYLINE_PUBLIC_URL").is_ok_and(|v| !v.is_empty());
     router.layer(axum::middleware::from_fn(
-        |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+        move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
             let claims = claims_of(&req);
+            let domain = domain_of(&req);
             req.extensions_mut().insert(GatewayClaims(claims));
+            if let (false, Some(domain)) = (fixed_url, domain) {
+                req.extensions_mut()
+                    .insert(PublicBase(format!("https://{domain}")));
+            }
             next.run(req).await
         },
     ))
+}
+
+fn domain_of(req: &axum::extract::Request) -> Option<String> {
+    match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),
+        _ => None,
+    }
 }
 
 fn claims_of(req: &axum::extract::Request) -> HashMap<String, String> {

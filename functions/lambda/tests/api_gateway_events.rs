@@ -16,11 +16,13 @@ use tower::ServiceExt;
 
 const PUBLIC_URL: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
 
+/// The document's `public_url` is wrong on purpose: in Lambda the URL Twilio signed is
+/// rebuilt from the domain in API Gateway's request context (`PUBLIC_URL`'s host).
 fn state() -> AppState {
-    let config = Config::from_toml(&format!(
+    let config = Config::from_toml(
         r#"
 [server]
-public_url = "{PUBLIC_URL}"
+public_url = "http://127.0.0.1:9"
 [store]
 kind = "sqlite"
 path = "unused.db"
@@ -36,8 +38,8 @@ provider = "twilio"
 account_sid = "AC123"
 auth_token = "twilio-token"
 from = "+15005550006"
-"#
-    ))
+"#,
+    )
     .unwrap();
     let store = Arc::new(SqliteStore::open_in_memory(Faults::default()).unwrap());
     let clock = Arc::new(FixedClock::new(

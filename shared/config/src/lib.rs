@@ -77,6 +77,17 @@ fn default_tenant() -> String {
     "default".to_owned()
 }
 
+/// What a deployment decides rather than the operator's document: in AWS the table name
+/// and the API's public URL exist only once the stack does, so `template.yaml` passes them
+/// to the functions as environment variables and they override the document.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    /// The DynamoDB table (`REPLYLINE_TABLE`); the document's tenant is kept.
+    pub table: Option<String>,
+    /// The webhooks' base URL as providers see it (`REPLYLINE_PUBLIC_URL`).
+    pub public_url: Option<Url>,
+}
+
 /// A dev-server agent and its bearer token. In AWS the JWT authorizer names the agent.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +101,7 @@ pub struct AgentConfig {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     server: Option<ServerConfig>,
-    store: StoreConfig,
+    store: Option<StoreConfig>,
     #[serde(default)]
     workspace: WorkspaceSettings,
     #[serde(default)]
@@ -102,8 +113,40 @@ struct RawConfig {
 impl Config {
     /// Parses and checks a configuration document.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_deployed(text, &Deployment::default())
+    }
+
+    /// Parses and checks a configuration document, with what the deployment decides
+    /// (`template.yaml` sets them as environment variables) taking precedence.
+    pub fn from_toml_deployed(text: &str, deployment: &Deployment) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
-        let server = raw.server.unwrap_or_default();
+        let mut server = raw.server.unwrap_or_default();
+        if let Some(url) = &deployment.public_url {
+            server.public_url = url.clone();
+        }
+        let store = match (&deployment.table, raw.store) {
+            (None, Some(store)) => store,
+            (None, None) => {
+                return Err(ConfigError::Invalid(
+                    "missing [store]: say where the data lives (kind = \"sqlite\" or \"dynamodb\")"
+                        .to_owned(),
+                ))
+            }
+            (Some(table), None) => StoreConfig::Dynamodb {
+                table: table.clone(),
+                tenant: default_tenant(),
+            },
+            (Some(table), Some(StoreConfig::Dynamodb { tenant, .. })) => StoreConfig::Dynamodb {
+                table: table.clone(),
+                tenant,
+            },
+            (Some(table), Some(StoreConfig::Sqlite { .. })) => {
+                return Err(ConfigError::Invalid(format!(
+                    "store: this deployment keeps its data in the DynamoDB table {table}; \
+                     remove [store] or set kind = \"dynamodb\""
+                )))
+            }
+        };
         let channels = raw
             .channels
             .into_iter()
@@ -112,7 +155,7 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
         let config = Config {
             server,
-            store: raw.store,
+            store,
             workspace: raw.workspace,
             agents: raw.agents,
             channels,

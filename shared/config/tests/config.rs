@@ -188,3 +188,64 @@ fn config_path_comes_from_the_flag_or_the_environment() {
         Err(ConfigError::Missing)
     ));
 }
+
+#[test]
+fn a_deployment_supplies_the_table_and_public_url() {
+    use replyline_config::Deployment;
+    let deployment = Deployment {
+        table: Some("replyline-Table-1".to_owned()),
+        public_url: Some(
+            "https://abc.execute-api.eu-west-1.amazonaws.com"
+                .parse()
+                .unwrap(),
+        ),
+    };
+    // The secret's document may leave [store] out entirely...
+    let c =
+        Config::from_toml_deployed("[workspace]\nunassign_on_close = true\n", &deployment).unwrap();
+    assert!(
+        matches!(&c.store, StoreConfig::Dynamodb { table, tenant } if table == "replyline-Table-1" && tenant == "default")
+    );
+    assert_eq!(
+        c.server.public_url.as_str(),
+        "https://abc.execute-api.eu-west-1.amazonaws.com/"
+    );
+    // ...or name a tenant, which is kept while the table comes from the deployment.
+    let c = Config::from_toml_deployed(
+        "[store]\nkind = \"dynamodb\"\ntable = \"old\"\ntenant = \"acme\"\n",
+        &deployment,
+    )
+    .unwrap();
+    assert!(
+        matches!(&c.store, StoreConfig::Dynamodb { table, tenant } if table == "replyline-Table-1" && tenant == "acme")
+    );
+    // A document that says SQLite contradicts the deployment: refused, with the fix.
+    let e = Config::from_toml_deployed(MINIMAL, &deployment)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("replyline-Table-1") && e.contains("remove [store]"),
+        "{e}"
+    );
+    // Without a deployment, [store] is required.
+    let e = Config::from_toml("[workspace]\n").unwrap_err().to_string();
+    assert!(e.contains("missing [store]"), "{e}");
+}
+
+#[test]
+fn the_sample_aws_config_parses_with_a_deployment() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/aws.example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let deployment = replyline_config::Deployment {
+        table: Some("t".to_owned()),
+        public_url: None,
+    };
+    let c = Config::from_toml_deployed(&text, &deployment).unwrap();
+    assert!(matches!(c.store, StoreConfig::Dynamodb { .. }));
+    assert!(
+        c.agents.is_empty(),
+        "in AWS the JWT authorizer names agents"
+    );
+    assert!(!c.channels.is_empty());
+}

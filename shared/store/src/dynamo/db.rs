@@ -404,6 +404,18 @@ impl Db {
         &self.table
     }
 
+    /// DescribeTable: free, allowed on the table alone, and served by the same endpoint as
+    /// the data calls, so it opens the TLS connection they will reuse.
+    pub async fn describe(&self) -> StoreResult<()> {
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| unavailable("DescribeTable", &e))?;
+        Ok(())
+    }
+
     /// A strongly consistent GetItem.
     pub async fn get(&self, key: Item) -> StoreResult<Option<Item>> {
         check_item_keys(&key)?;

@@ -342,6 +342,13 @@ impl DynamoStore {
         }
     }
 
+    /// One cheap call made during a Lambda function's init (DescribeTable, no capacity
+    /// used), so the first real request does not pay the TLS handshake (hundreds of ms at
+    /// 128 MB). It also proves the table exists and the role may reach it.
+    pub async fn warm_up(&self) -> StoreResult<()> {
+        self.db.describe().await
+    }
+
     /// The contact item, strongly consistent.
     pub(crate) async fn read_contact(&self, id: &ContactId) -> StoreResult<Option<ContactRecord>> {
         match self.db.get(key(self.keys.contact(id), SK_PROFILE)).await? {
