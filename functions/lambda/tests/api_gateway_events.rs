@@ -168,3 +168,37 @@ async fn the_jwt_authorizer_claim_names_the_agent() {
     .await;
     assert_eq!(status, 401, "{body}");
 }
+
+/// `sam local generate-event apigateway http-api-proxy --method POST --path webhooks/tg
+/// --stage '$default' --body '<a Telegram update>'` (aws-sam-cli 1.170.0, offline), checked
+/// in as generated: a base64 body, cookies, query parameters, a client certificate and JWT
+/// claims we do not use. Only the provider's secret header is added here.
+#[tokio::test]
+async fn an_event_generated_by_sam_cli_is_served() {
+    let state = state();
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fixture("sam-generated-telegram.json")).unwrap();
+    event["headers"]["x-telegram-bot-api-secret-token"] = "tg-secret".into();
+    event["headers"]["content-type"] = "application/json".into();
+    let (status, body) = call(
+        replyline_api::webhook_function(state.clone()),
+        &event.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let page = state
+        .store
+        .list_inbox(&replyline_store::InboxQuery {
+            agent: "alice".parse().unwrap(),
+            view: replyline_domain::InboxView::All,
+            status: replyline_domain::StatusFilter::All,
+            search: Some(replyline_domain::SearchQuery::parse("eva").unwrap()),
+            sort: replyline_domain::SortOrder::Newest,
+            limit: replyline_domain::PageSize::DEFAULT,
+            cursor: None,
+            now: state.clock.now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "Eva's message was recorded");
+}
