@@ -58,7 +58,11 @@ async fn run() -> Result<(), String> {
     // Tests read this line to find the port when the configuration asks for port 0.
     println!("Replyline dev server listening on http://{addr}");
     // The sandbox routes come first: the API's fallback answers everything else.
-    let app = sandbox::router().merge(replyline_api::all(state));
+    // `/_ping` is a trivial handler on the same stack: readiness checks, and the ceiling
+    // the load tool measures the real routes against.
+    let app = sandbox::router()
+        .route("/_ping", axum::routing::get(|| async { "ok" }))
+        .merge(replyline_api::all(state));
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
