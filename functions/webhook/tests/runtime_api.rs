@@ -11,85 +11,17 @@
 //!
 //! Needs moto: `./scripts/test.sh` starts it and sets `REPLYLINE_DYNAMODB_ENDPOINT`.
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::Router;
+use replyline_load::runtime_api::{lambda_environment, peak_rss_kib, RuntimeApi};
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 const BOT_TOKEN: &str = "42:BOT-TOKEN-must-not-be-logged";
 const SECRET_TOKEN: &str = "SECRET-TOKEN-must-not-be-logged";
 const MESSAGE_TEXT: &str = "MESSAGE-TEXT-must-not-be-logged";
 const REQUEST_ID: &str = "8f5c3e2a-0c1d-4c55-9d1e-3b1f7a9c0001";
-
-/// The Runtime API's side: events to hand out, answers received, when `next` was first
-/// asked (the end of init).
-#[derive(Clone, Default)]
-struct Runtime {
-    events: Arc<Mutex<VecDeque<(String, Value)>>>,
-    responses: Arc<Mutex<Vec<(String, Value)>>>,
-    errors: Arc<Mutex<Vec<String>>>,
-    first_next: Arc<Mutex<Option<Instant>>>,
-    answered: Arc<Notify>,
-}
-
-async fn next(State(rt): State<Runtime>) -> (StatusCode, HeaderMap, String) {
-    rt.first_next
-        .lock()
-        .unwrap()
-        .get_or_insert_with(Instant::now);
-    loop {
-        let event = rt.events.lock().unwrap().pop_front();
-        if let Some((id, body)) = event {
-            let mut headers = HeaderMap::new();
-            headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 10_000;
-            headers.insert(
-                "lambda-runtime-deadline-ms",
-                deadline.to_string().parse().unwrap(),
-            );
-            headers.insert(
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:replyline-webhook"
-                    .parse()
-                    .unwrap(),
-            );
-            headers.insert(
-                "lambda-runtime-trace-id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
-                    .parse()
-                    .unwrap(),
-            );
-            return (StatusCode::OK, headers, body.to_string());
-        }
-        // Long poll, as Lambda does between invocations.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn response(State(rt): State<Runtime>, Path(id): Path<String>, body: String) -> StatusCode {
-    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    rt.responses.lock().unwrap().push((id, value));
-    rt.answered.notify_one();
-    StatusCode::ACCEPTED
-}
-
-async fn error(State(rt): State<Runtime>, body: String) -> StatusCode {
-    rt.errors.lock().unwrap().push(body);
-    rt.answered.notify_one();
-    StatusCode::ACCEPTED
-}
 
 fn telegram_event() -> Value {
     let update = json!({
@@ -124,14 +56,6 @@ fn telegram_event() -> Value {
     })
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_serves_one_webhook_with_request_ids_in_its_logs_and_no_secrets() {
     let endpoint = std::env::var("REPLYLINE_DYNAMODB_ENDPOINT")
@@ -158,39 +82,15 @@ async fn the_bootstrap_serves_one_webhook_with_request_ids_in_its_logs_and_no_se
     )
     .unwrap();
 
-    let rt = Runtime::default();
-    rt.events
-        .lock()
-        .unwrap()
-        .push_back((REQUEST_ID.to_owned(), telegram_event()));
-    let app = Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route(
-            "/2018-06-01/runtime/invocation/{id}/response",
-            post(response),
-        )
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-        .route("/2018-06-01/runtime/init/error", post(error))
-        .with_state(rt.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let rt = RuntimeApi::default();
+    rt.invoke(REQUEST_ID, telegram_event());
+    let addr = rt.start().await.unwrap();
 
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_replyline-webhook"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "replyline-webhook")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/25/[$LATEST]test")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/replyline-webhook")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(lambda_environment(addr, "replyline-webhook"))
         .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)
         .env("REPLYLINE_CONFIG", &config)
         .env("REPLYLINE_TABLE", &table)
@@ -200,7 +100,7 @@ async fn the_bootstrap_serves_one_webhook_with_request_ids_in_its_logs_and_no_se
         .spawn()
         .expect("the webhook binary starts");
 
-    let answered = tokio::time::timeout(Duration::from_secs(60), rt.answered.notified()).await;
+    let answered = rt.wait_answer(Duration::from_secs(60)).await;
     let peak = peak_rss_kib(child.id());
     child.kill().ok();
     let _ = child.wait();
@@ -219,27 +119,23 @@ async fn the_bootstrap_serves_one_webhook_with_request_ids_in_its_logs_and_no_se
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(
-        answered.is_ok(),
+        answered,
         "no answer within 60 s\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(
-        rt.errors.lock().unwrap().is_empty(),
+        rt.errors().is_empty(),
         "errors: {:?}\n{stdout}",
-        rt.errors.lock().unwrap()
+        rt.errors()
     );
 
-    let init = rt
-        .first_next
-        .lock()
-        .unwrap()
-        .map(|t| t.duration_since(started));
+    let init = rt.first_next().map(|t| t.duration_since(started));
     eprintln!(
         "replyline-webhook (debug build): process start to first `next` {:?}; peak RSS {} KiB",
         init,
         peak.map_or("?".to_owned(), |k| k.to_string())
     );
 
-    let responses = rt.responses.lock().unwrap().clone();
+    let responses = rt.responses();
     assert_eq!(responses.len(), 1);
     assert_eq!(responses[0].0, REQUEST_ID);
     assert_eq!(responses[0].1["statusCode"], 200, "{}", responses[0].1);

@@ -13,9 +13,14 @@
 //! 3. `inbox list`: every view and status, newest first;
 //! 4. `inbox search`: first name, last name, partial last name, partial phone, exact email.
 //!
+//! `replyline-load coldstart [--runs N] [--bin-dir DIR]` instead starts each Lambda
+//! function binary under a local Runtime API and reports its init time and peak memory
+//! (see `coldstart.rs`).
+//!
 //! The dev server runs as its own process with its default two worker threads; this tool
 //! drives it from one thread, so both share the machine as they would on a small host.
 
+mod coldstart;
 mod drive;
 mod seed;
 
@@ -194,7 +199,47 @@ fn print_table(reports: &[Report], ceiling: f64) {
     }
 }
 
+fn coldstart_options() -> Result<(PathBuf, usize), String> {
+    let mut bin_dir = workspace_root().join("target/release");
+    let mut runs = 20;
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--runs" => {
+                runs = value
+                    .parse::<usize>()
+                    .map_err(|_| format!("--runs: not a number: {value}"))?
+                    .clamp(1, 1000)
+            }
+            "--bin-dir" => bin_dir = PathBuf::from(value),
+            other => {
+                return Err(format!(
+                    "unknown option {other}\nusage: replyline-load coldstart [--runs N] [--bin-dir DIR]"
+                ))
+            }
+        }
+    }
+    Ok((bin_dir, runs))
+}
+
 fn main() -> std::process::ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("coldstart") {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let result = coldstart_options()
+            .and_then(|(dir, runs)| rt.block_on(coldstart::coldstart(&dir, runs)));
+        return match result {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("replyline-load coldstart: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let o = match options() {
         Ok(o) => o,
         Err(e) => {
