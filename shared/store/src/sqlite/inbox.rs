@@ -16,6 +16,7 @@ use super::channels;
 use super::contacts::{self, ContactRecord};
 use super::conversations;
 use super::events;
+use super::fts;
 use super::messages;
 use super::read_tx;
 use super::rows::{ms, word, Cols, Db};
@@ -51,18 +52,60 @@ fn buckets(filter: StatusFilter) -> &'static [Bucket] {
     }
 }
 
+/// How a search runs (fts.rs): over the ordered listing index with the exact condition,
+/// or, when the trigram index nominates few candidates, from those candidates.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// No search, or one the trigram index cannot narrow: scan the listing range in
+    /// order with the exact condition (dense matches fill a page quickly).
+    Scan,
+    /// At most `fts::MAX_CANDIDATES` contacts can match: read those (the FTS5 query) and
+    /// sort them, instead of scanning the whole range for a few matches.
+    Candidates(String),
+}
+
+/// Asks the trigram index how many contacts the search could match, up to the limit.
+fn plan(conn: &Connection, query: &InboxQuery) -> StoreResult<SearchPlan> {
+    let Some(expr) = query.search.as_ref().and_then(fts::candidates) else {
+        return Ok(SearchPlan::Scan);
+    };
+    let limit = i64::try_from(fts::MAX_CANDIDATES + 1).unwrap_or(i64::MAX);
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM \
+             (SELECT 1 FROM contact_search WHERE contact_search MATCH ?1 LIMIT ?2)",
+        )
+        .db()?
+        .query_row((expr.as_str(), limit), |row| row.get(0))
+        .db()?;
+    Ok(if n < limit {
+        SearchPlan::Candidates(expr)
+    } else {
+        SearchPlan::Scan
+    })
+}
+
 /// Column references for the listing conditions. An email search finds at most a few
-/// contacts through `contacts_by_email`; the unary `+` keeps the planner from walking a
-/// listing index instead (a scan of the whole range to find them).
-fn columns(query: &InboxQuery) -> (&'static str, &'static str) {
-    match query.search.as_ref().and_then(SearchQuery::email) {
-        Some(_) => ("+inbox_status", "+assignee"),
-        None => ("inbox_status", "assignee"),
+/// contacts through `contacts_by_email`, and a candidate search through the trigram
+/// index; the unary `+` keeps the planner from walking a listing index instead (a scan
+/// of the whole range to find them).
+fn columns(query: &InboxQuery, plan: &SearchPlan) -> (&'static str, &'static str) {
+    let by_email = query.search.as_ref().and_then(SearchQuery::email).is_some();
+    if by_email || matches!(plan, SearchPlan::Candidates(_)) {
+        ("+inbox_status", "+assignee")
+    } else {
+        ("inbox_status", "assignee")
     }
 }
 
-fn bucket_condition(bucket: Bucket, query: &InboxQuery, sql: &mut Sql) -> StoreResult<()> {
-    let (status, _) = columns(query);
+fn bucket_condition(
+    bucket: Bucket,
+    query: &InboxQuery,
+    plan: &SearchPlan,
+    sql: &mut Sql,
+) -> StoreResult<()> {
+    let (status, _) = columns(query, plan);
     sql.push(status);
     match bucket {
         Bucket::Stored(s) => {
@@ -81,8 +124,8 @@ fn bucket_condition(bucket: Bucket, query: &InboxQuery, sql: &mut Sql) -> StoreR
     Ok(())
 }
 
-fn view_condition(query: &InboxQuery, sql: &mut Sql) {
-    let (_, assignee) = columns(query);
+fn view_condition(query: &InboxQuery, plan: &SearchPlan, sql: &mut Sql) {
+    let (_, assignee) = columns(query, plan);
     match query.view {
         InboxView::Mine => {
             sql.push(assignee)
@@ -98,10 +141,16 @@ fn view_condition(query: &InboxQuery, sql: &mut Sql) {
     }
 }
 
-fn search_condition(search: Option<&SearchQuery>, sql: &mut Sql) {
+/// The exact search condition, and the candidates when the plan has them.
+fn search_condition(search: Option<&SearchQuery>, plan: &SearchPlan, sql: &mut Sql) {
     if let Some(q) = search {
         sql.push(" AND ");
         search::matches(q, sql);
+    }
+    if let SearchPlan::Candidates(expr) = plan {
+        sql.push(" AND rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH ")
+            .bind(expr.clone())
+            .push(")");
     }
 }
 
@@ -117,9 +166,11 @@ pub(crate) fn list(conn: &mut Connection, query: &InboxQuery) -> StoreResult<Inb
     let newest = query.sort == SortOrder::Newest;
 
     let tx = read_tx(conn)?;
+    let plan = plan(&tx, query)?;
+    let pages = page_queries(query, &plan, after.as_ref(), limit + 1)?;
     let mut keys: Vec<(i64, String)> = Vec::new();
-    for bucket in buckets(query.status) {
-        keys.extend(page_of(&tx, query, *bucket, after.as_ref(), limit + 1)?);
+    for sql in &pages {
+        keys.extend(page_of(&tx, sql)?);
     }
     if newest {
         keys.sort_by(|a, b| b.cmp(a));
@@ -141,7 +192,7 @@ pub(crate) fn list(conn: &mut Connection, query: &InboxQuery) -> StoreResult<Inb
             .ok_or_else(|| StoreError::Corrupt(format!("listed contact {id} vanished")))?;
         items.push(item(&tx, record, query.now)?);
     }
-    let counts = counts(&tx, query)?;
+    let counts = counts(&tx, query, &plan)?;
     Ok(InboxPage {
         items,
         next_cursor,
@@ -149,21 +200,36 @@ pub(crate) fn list(conn: &mut Connection, query: &InboxQuery) -> StoreResult<Inb
     })
 }
 
-/// Up to `limit` positions of one bucket, in the listing's order, after `after`.
-fn page_of(
-    conn: &Connection,
+/// The SELECT of each bucket the query's status covers: up to `limit` positions, in the
+/// listing's order, after `after`. Public (hidden) for the query-building benchmark.
+#[doc(hidden)]
+pub fn page_queries(
     query: &InboxQuery,
+    plan: &SearchPlan,
+    after: Option<&ActivityPosition>,
+    limit: usize,
+) -> StoreResult<Vec<Sql>> {
+    buckets(query.status)
+        .iter()
+        .map(|bucket| page_sql(query, plan, *bucket, after, limit))
+        .collect()
+}
+
+/// Up to `limit` positions of one bucket, in the listing's order, after `after`.
+fn page_sql(
+    query: &InboxQuery,
+    plan: &SearchPlan,
     bucket: Bucket,
     after: Option<&ActivityPosition>,
     limit: usize,
-) -> StoreResult<Vec<(i64, String)>> {
+) -> StoreResult<Sql> {
     let newest = query.sort == SortOrder::Newest;
     let mut sql = Sql::default();
     sql.push("SELECT last_activity_at, id FROM contacts WHERE ");
-    view_condition(query, &mut sql);
+    view_condition(query, plan, &mut sql);
     sql.push(" AND ");
-    bucket_condition(bucket, query, &mut sql)?;
-    search_condition(query.search.as_ref(), &mut sql);
+    bucket_condition(bucket, query, plan, &mut sql)?;
+    search_condition(query.search.as_ref(), plan, &mut sql);
     if let Some(pos) = after {
         sql.push(if newest {
             " AND (last_activity_at, id) < ("
@@ -181,7 +247,11 @@ fn page_of(
         " ORDER BY last_activity_at ASC, id ASC LIMIT "
     })
     .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    Ok(sql)
+}
 
+/// The positions one page query returns.
+fn page_of(conn: &Connection, sql: &Sql) -> StoreResult<Vec<(i64, String)>> {
     let mut stmt = conn.prepare_cached(&sql.text).db()?;
     let mut rows = stmt.query(params_from_iter(sql.params.iter())).db()?;
     let mut out = Vec::new();
@@ -193,15 +263,15 @@ fn page_of(
 }
 
 /// How many contacts each view holds for the query's status and search.
-fn counts(conn: &Connection, query: &InboxQuery) -> StoreResult<ViewCounts> {
+fn counts(conn: &Connection, query: &InboxQuery, plan: &SearchPlan) -> StoreResult<ViewCounts> {
     use ConversationStatus::*;
     if query.search.is_some() {
-        return counted_by_scan(conn, query, buckets(query.status));
+        return counted_by_scan(conn, query, plan, buckets(query.status));
     }
     // Without a search: the counters the triggers keep per stored status, corrected for
     // snoozes whose time has come (they count as open).
     let stored = |status| counted_by_status(conn, query, status);
-    let woken = || counted_by_scan(conn, query, &[Bucket::WokenSnooze]);
+    let woken = || counted_by_scan(conn, query, plan, &[Bucket::WokenSnooze]);
     Ok(match query.status {
         StatusFilter::Open => add(stored(Open)?, woken()?),
         StatusFilter::Snoozed => sub(stored(Snoozed)?, woken()?),
@@ -251,6 +321,7 @@ fn counted_by_status(
 fn counted_by_scan(
     conn: &Connection,
     query: &InboxQuery,
+    plan: &SearchPlan,
     buckets: &[Bucket],
 ) -> StoreResult<ViewCounts> {
     let mut counts = ViewCounts::default();
@@ -262,8 +333,8 @@ fn counted_by_scan(
                 ") AS n_mine, count(*) FILTER (WHERE assignee IS NULL) AS n_unassigned \
                  FROM contacts WHERE ",
             );
-        bucket_condition(*bucket, query, &mut sql)?;
-        search_condition(query.search.as_ref(), &mut sql);
+        bucket_condition(*bucket, query, plan, &mut sql)?;
+        search_condition(query.search.as_ref(), plan, &mut sql);
         let mut stmt = conn.prepare_cached(&sql.text).db()?;
         let mut rows = stmt.query(params_from_iter(sql.params.iter())).db()?;
         if let Some(row) = rows.next().db()? {
@@ -380,7 +451,7 @@ mod tests {
     use super::*;
     use crate::faults::Faults;
     use crate::model::{CommandContext, InboundRecord};
-    use crate::ports::{ConversationCommands, InboundRecorder};
+    use crate::ports::{ConversationCommands, InboundRecorder, InboxReader};
     use crate::sqlite::SqliteStore;
 
     fn at(minutes: u64) -> Timestamp {
@@ -400,6 +471,93 @@ mod tests {
             cursor: None,
             now,
         }
+    }
+
+    /// Whichever plan a search takes (trigram candidates when few contacts can match, the
+    /// ordered scan otherwise, or no index at all for short terms), the page and the
+    /// counts are exactly what the reference rule `SearchQuery::matches` selects; also
+    /// after profile edits (the index follows the contacts through its triggers).
+    #[tokio::test]
+    async fn both_search_plans_agree_with_the_reference_rule() {
+        let store = SqliteStore::open_in_memory(Faults::default()).unwrap();
+        let firsts = ["Ana", "Mariana", "Juan", "Óscar", "Lee", "Zoë"];
+        let lasts = ["García", "Karan", "Núñez", "Smith", "Okafor"];
+        let mut contacts = Vec::new();
+        for i in 0..90usize {
+            let now = at(i as u64);
+            let profile = ProfileFields::parse(
+                Some(firsts[i % firsts.len()]),
+                Some(lasts[(i / 6) % lasts.len()]),
+                None,
+                Some(&format!("+1555{:07}", i * 37)),
+            )
+            .unwrap();
+            let rec = InboundRecord {
+                channel: ChannelId::parse("tg").unwrap(),
+                kind: ChannelKind::Telegram,
+                external_id: ExternalId::parse(&format!("{i}")).unwrap(),
+                provider_event_id: format!("e-{i}"),
+                opener: Opener::Message,
+                occurred_at: now,
+                received_at: now,
+                profile,
+                content: Some(Content::from_text("hi").unwrap()),
+                state_horizon: None,
+            };
+            contacts.push(store.record_inbound(&rec).await.unwrap().contact_id);
+        }
+        // Rename one contact: the trigram index must forget the old name.
+        let ctx = CommandContext {
+            actor: AgentId::parse("alice").unwrap(),
+            now: at(100),
+        };
+        let renamed = ProfileFields::parse(Some("Wilhelmina"), Some("Zyx"), None, None).unwrap();
+        store
+            .update_profile(&contacts[0], renamed, &ctx)
+            .await
+            .unwrap();
+
+        let mut seen_plans = std::collections::HashSet::new();
+        for text in [
+            "karan",
+            "ana",
+            "mariana",
+            "an",
+            "ar",
+            "garc",
+            "wilhelmina",
+            "ana garc",
+            "nunez",
+            "555",
+            "5550000",
+            "0000037",
+            "zyx",
+            "xyz",
+            "oscar karan",
+            "ee",
+        ] {
+            let search = SearchQuery::parse(text).unwrap();
+            let mut q = query("alice", StatusFilter::All, at(200));
+            q.search = Some(search.clone());
+            q.limit = PageSize::new(100).unwrap();
+            let (plan, page) = {
+                let mut conn = store.conn.lock().unwrap();
+                let plan = plan(&conn, &q).unwrap();
+                (plan, list(&mut conn, &q).unwrap())
+            };
+            seen_plans.insert(std::mem::discriminant(&plan));
+            let mut expected = Vec::new();
+            for id in contacts.iter().rev() {
+                let details = store.get_contact(id, at(200)).await.unwrap();
+                if search.matches(&details.contact.search_keys()) {
+                    expected.push(id.clone());
+                }
+            }
+            let got: Vec<_> = page.items.iter().map(|i| i.contact.id.clone()).collect();
+            assert_eq!(got, expected, "{text} ({plan:?})");
+            assert_eq!(page.counts.all, expected.len() as u64, "{text} counts");
+        }
+        assert_eq!(seen_plans.len(), 2, "both plans were exercised");
     }
 
     /// The counters the triggers keep agree with counting the rows, after any mix of
@@ -462,13 +620,19 @@ mod tests {
             for status in StatusFilter::ALL {
                 for agent in ["alice", "bob", "carol"] {
                     let q = query(agent, *status, at(minutes));
-                    let kept = counts(&conn, &q).unwrap();
-                    let scanned = counted_by_scan(&conn, &q, buckets(*status)).unwrap();
+                    let kept = counts(&conn, &q, &SearchPlan::Scan).unwrap();
+                    let scanned =
+                        counted_by_scan(&conn, &q, &SearchPlan::Scan, buckets(*status)).unwrap();
                     assert_eq!(kept, scanned, "{status:?} {agent} at +{minutes} min");
                 }
             }
         }
-        let all = counts(&conn, &query("alice", StatusFilter::All, at(0))).unwrap();
+        let all = counts(
+            &conn,
+            &query("alice", StatusFilter::All, at(0)),
+            &SearchPlan::Scan,
+        )
+        .unwrap();
         assert_eq!(all.all, ids.len() as u64);
     }
 }

@@ -41,6 +41,7 @@ mod commands;
 mod contacts;
 mod conversations;
 mod events;
+mod fts;
 mod inbound;
 mod inbox;
 mod messages;
@@ -68,8 +69,12 @@ use crate::model::{
 use crate::ports::{
     ChannelFlags, ConversationCommands, InboundRecorder, InboxReader, OutboundRecorder,
 };
+#[doc(hidden)]
+pub use inbox::{page_queries, SearchPlan};
 use rows::Db;
 pub use schema::ConnectionSettings;
+#[doc(hidden)]
+pub use search::Sql;
 
 /// The embedded store. Cloning shares the connection.
 #[derive(Clone, Debug)]

@@ -21,7 +21,7 @@ pub const STATEMENT_CACHE: usize = 256;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations, oldest first. Never edit one that has shipped: append a new one.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PROVIDER_FEEDBACK];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PROVIDER_FEEDBACK, V3_TRIGRAM_SEARCH];
 
 /// The schema version this build writes: the number of migrations.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -223,6 +223,47 @@ ALTER TABLE windows ADD COLUMN provider_exhausted_at INTEGER;
 CREATE INDEX messages_by_provider_id
     ON messages (channel, provider_message_id, created_at, id)
     WHERE direction = 'outbound' AND provider_message_id IS NOT NULL;
+"#;
+
+/// Version 3. Substring search through a trigram index over the search keys: a selective
+/// search ("Karan", "5550123") reads its few candidates instead of scanning the listing
+/// range (tens of ms at 100k contacts). The index only nominates candidates: the exact
+/// `instr` condition still decides (search.rs), so both paths answer alike.
+///
+/// An external-content FTS5 table keyed by the contacts' rowid, kept by triggers. The
+/// store never VACUUMs nor REPLACEs contacts (either could renumber a rowid); a manual
+/// VACUUM must be followed by `INSERT INTO contact_search(contact_search) VALUES('rebuild')`.
+const V3_TRIGRAM_SEARCH: &str = r#"
+CREATE VIRTUAL TABLE contact_search USING fts5(
+    search_first, search_last, search_phone,
+    content = 'contacts', content_rowid = 'rowid',
+    tokenize = 'trigram'
+);
+INSERT INTO contact_search (contact_search) VALUES ('rebuild');
+
+CREATE TRIGGER contact_search_added AFTER INSERT ON contacts
+BEGIN
+    INSERT INTO contact_search (rowid, search_first, search_last, search_phone)
+    VALUES (NEW.rowid, NEW.search_first, NEW.search_last, NEW.search_phone);
+END;
+
+CREATE TRIGGER contact_search_changed
+AFTER UPDATE OF search_first, search_last, search_phone ON contacts
+WHEN OLD.search_first IS NOT NEW.search_first
+  OR OLD.search_last IS NOT NEW.search_last
+  OR OLD.search_phone IS NOT NEW.search_phone
+BEGIN
+    INSERT INTO contact_search (contact_search, rowid, search_first, search_last, search_phone)
+    VALUES ('delete', OLD.rowid, OLD.search_first, OLD.search_last, OLD.search_phone);
+    INSERT INTO contact_search (rowid, search_first, search_last, search_phone)
+    VALUES (NEW.rowid, NEW.search_first, NEW.search_last, NEW.search_phone);
+END;
+
+CREATE TRIGGER contact_search_removed AFTER DELETE ON contacts
+BEGIN
+    INSERT INTO contact_search (contact_search, rowid, search_first, search_last, search_phone)
+    VALUES ('delete', OLD.rowid, OLD.search_first, OLD.search_last, OLD.search_phone);
+END;
 "#;
 
 /// Applies the connection settings every connection needs: WAL (for files), normal

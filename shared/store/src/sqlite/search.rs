@@ -5,8 +5,9 @@ use replyline_domain::SearchQuery;
 use rusqlite::types::Value;
 
 /// A fragment of SQL with positional (`?`) parameters, in order.
+#[doc(hidden)]
 #[derive(Debug, Default)]
-pub(crate) struct Sql {
+pub struct Sql {
     pub text: String,
     pub params: Vec<Value>,
 }
