@@ -1,6 +1,6 @@
 //! The conversation function: close, open, snooze, assign, block, and profile edits.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{patch, post, put};
 use axum::Json;
@@ -11,11 +11,10 @@ use serde_json::{json, Value};
 
 use crate::auth::Agent;
 use crate::error::ApiError;
+use crate::extract::{json_object, optional_json_object, required_nullable, JsonBody, PathParam};
 use crate::inbox::contact_id;
 use crate::routes::Route;
 use crate::state::AppState;
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 /// The conversation commands of one contact.
 pub(crate) fn routes() -> Vec<Route> {
@@ -46,20 +45,6 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-fn body<T>(b: JsonBody<T>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::bad_request("invalid_json", e.body_text()))
-}
-
-/// A body that may be absent entirely (`POST .../close` with no note).
-fn optional_body<T: Default>(b: JsonBody<T>) -> Result<T, ApiError> {
-    match b {
-        Ok(Json(v)) => Ok(v),
-        Err(axum::extract::rejection::JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
-        Err(e) => Err(ApiError::bad_request("invalid_json", e.body_text())),
-    }
-}
-
 fn done(outcome: CommandOutcome) -> Json<Value> {
     Json(json!({
         "contact": outcome.contact,
@@ -88,10 +73,10 @@ struct CloseBody {
 async fn close(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
-    b: JsonBody<CloseBody>,
+    PathParam(id): PathParam,
+    b: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let b = optional_body(b)?;
+    let b: CloseBody = optional_json_object(b)?;
     let id = contact_id(&id)?;
     let note = (b.category.is_some() || b.summary.is_some()).then_some(ClosingNote {
         category: b.category,
@@ -116,7 +101,7 @@ async fn close(
 async fn open(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<Value>, ApiError> {
     let id = contact_id(&id)?;
     let ctx = ctx(&state, agent);
@@ -132,10 +117,10 @@ struct SnoozeBody {
 async fn snooze(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
-    b: JsonBody<SnoozeBody>,
+    PathParam(id): PathParam,
+    b: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let b = body(b)?;
+    let b: SnoozeBody = json_object(b)?;
     let id = contact_id(&id)?;
     let ctx = ctx(&state, agent);
     Ok(done(state.store.snooze(&id, b.until, &ctx).await?))
@@ -144,16 +129,18 @@ async fn snooze(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
+    /// Required: `null` unassigns, and an empty body is a mistake, not an unassignment.
+    #[serde(deserialize_with = "required_nullable")]
     agent_id: Option<AgentId>,
 }
 
 async fn assign(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
-    b: JsonBody<AssignBody>,
+    PathParam(id): PathParam,
+    b: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let b = body(b)?;
+    let b: AssignBody = json_object(b)?;
     let id = contact_id(&id)?;
     if let Some(target) = &b.agent_id {
         // With dev tokens the configuration knows every agent; behind a JWT authorizer
@@ -175,7 +162,7 @@ async fn assign(
 async fn block(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<Value>, ApiError> {
     let id = contact_id(&id)?;
     let ctx = ctx(&state, agent);
@@ -185,7 +172,7 @@ async fn block(
 async fn unblock(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<Value>, ApiError> {
     let id = contact_id(&id)?;
     let ctx = ctx(&state, agent);
@@ -208,10 +195,10 @@ struct ProfileBody {
 async fn update_profile(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
-    b: JsonBody<ProfileBody>,
+    PathParam(id): PathParam,
+    b: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let b = body(b)?;
+    let b: ProfileBody = json_object(b)?;
     let id = contact_id(&id)?;
     let fields = ProfileFields::parse(
         b.first_name.as_deref(),

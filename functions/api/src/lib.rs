@@ -9,6 +9,7 @@
 mod auth;
 mod conversation;
 mod error;
+mod extract;
 mod inbox;
 mod routes;
 mod send;

@@ -4,7 +4,7 @@
 //! the store's atomic step) before the provider is called, and its outcome after. A retried
 //! request with the same `Idempotency-Key` returns what was recorded and never sends again.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::post;
 use axum::Json;
@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Agent;
 use crate::error::ApiError;
+use crate::extract::{json_object, JsonBody, PathParam};
 use crate::inbox::contact_id;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -77,11 +78,11 @@ fn content(body: &SendBody) -> Result<Content, ApiError> {
 async fn send_message(
     State(state): State<AppState>,
     Agent(agent): Agent,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     headers: HeaderMap,
-    body: Result<Json<SendBody>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_json", e.body_text()))?;
+    let body: SendBody = json_object(body)?;
     let contact_id = contact_id(&id)?;
     let content = content(&body)?;
     let (channel_config, adapter) = state

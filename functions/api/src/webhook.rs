@@ -4,7 +4,8 @@
 //! retries.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +17,7 @@ use replyline_policy::Opener;
 use replyline_store::{FlagChange, InboundRecord, StoreError};
 
 use crate::error::ApiError;
+use crate::extract::{body_rejection, PathParam};
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -58,16 +60,20 @@ fn public_url(state: &AppState, platform: Option<&PublicBase>, uri: &Uri) -> Str
 
 async fn receive(
     State(state): State<AppState>,
-    Path(channel_id): Path<String>,
+    PathParam(channel_id): PathParam,
     method: Method,
     uri: Uri,
     platform: Option<Extension<PublicBase>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some((config, adapter)) = state.channel(&channel_id) else {
         return ApiError::not_found(format!("No channel has the id '{channel_id}'."))
             .into_response();
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_rejection(e).into_response(),
     };
     let request = WebhookRequest {
         method,
