@@ -35,3 +35,6 @@ export REPLYLINE_ORACLE_PYTHON
 
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
+
+echo "== API fuzzing: schemathesis against openapi.yaml on the dev server (short run)"
+scripts/schemathesis.sh

@@ -24,6 +24,11 @@ pub(crate) fn candidates(query: &SearchQuery) -> Option<String> {
     if query.email().is_some() {
         return None;
     }
+    // FTS5 rejects a NUL inside a phrase; such a term can still be searched by the scan.
+    let terms = query.name_terms().iter().chain(query.phone_candidates());
+    if terms.into_iter().any(|t| t.contains('\0')) {
+        return None;
+    }
     let mut alternatives = Vec::new();
     if !query.name_terms().is_empty() {
         // Terms under 3 characters cannot be looked up; the longer ones still narrow the
@@ -79,6 +84,13 @@ mod tests {
             )
         );
         assert_eq!(fts("ana@example.com"), None);
+    }
+
+    #[test]
+    fn a_nul_in_a_term_leaves_the_search_to_the_scan() {
+        // The domain accepts it (the API refuses control characters earlier).
+        let q = SearchQuery::parse("ana\0bel").unwrap();
+        assert_eq!(candidates(&q), None);
     }
 
     #[test]
