@@ -261,8 +261,10 @@ fn convert(event: Event) -> Result<InboundEvent, String> {
         .user_id
         .ok_or_else(|| format!("{} event without source.userId", event.kind))?;
     let external_id = ExternalId::parse(&user).map_err(|e| format!("{} event: {e}", event.kind))?;
+    // An empty id is no dedup key: it is as good as none.
     let event_id = event
         .webhook_event_id
+        .filter(|id| !id.trim().is_empty())
         .ok_or_else(|| format!("{} event without webhookEventId", event.kind))?;
     let occurred_at = event
         .timestamp
@@ -315,6 +317,22 @@ mod tests {
             signature("channel_secret", b"bodybodybodybody"),
             "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k="
         );
+    }
+
+    /// Same class as the empty Twilio MessageSid found by fuzzing: an empty
+    /// `webhookEventId` would make every such event a duplicate of the first.
+    #[test]
+    fn an_empty_webhook_event_id_is_no_event() {
+        for id in ["", "  "] {
+            let event: Event = serde_json::from_value(serde_json::json!({
+                "type": "message", "webhookEventId": id, "timestamp": 1,
+                "source": {"type": "user", "userId": "U1"},
+                "message": {"type": "text", "text": "hi"}
+            }))
+            .unwrap();
+            let why = convert(event).unwrap_err();
+            assert!(why.contains("without webhookEventId"), "{why}");
+        }
     }
 
     #[test]

@@ -206,6 +206,10 @@ fn event(item: Messaging) -> Result<Result<InboundEvent, String>, WebhookError> 
         if m.is_deleted {
             return Ok(Err("message deleted by the sender".to_owned()));
         }
+        // An empty mid is no dedup key: every such message would be "the same" one.
+        if m.mid.trim().is_empty() {
+            return Ok(Err("message without a mid".to_owned()));
+        }
         let text = match m.text.filter(|t| !t.trim().is_empty()) {
             Some(t) => t,
             None if m.is_unsupported => "(unsupported message)".to_owned(),
@@ -220,6 +224,7 @@ fn event(item: Messaging) -> Result<Result<InboundEvent, String>, WebhookError> 
             .unwrap_or_else(|| "(button)".to_owned());
         let id = p
             .mid
+            .filter(|mid| !mid.trim().is_empty())
             .unwrap_or_else(|| format!("postback:{}:{stamp}", item.sender.id));
         (id, opener_for(p.referral.as_ref()), Some(text))
     } else if let Some(r) = item.referral {
@@ -343,6 +348,24 @@ mod tests {
             message: Some(message.to_owned()),
             error_data: None,
         }
+    }
+
+    fn item(v: serde_json::Value) -> Messaging {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// Same class as the empty Twilio MessageSid found by fuzzing: an empty `mid` is no
+    /// dedup key. A message without one is ignored; a postback falls back to its own id.
+    #[test]
+    fn empty_mids_are_no_dedup_keys() {
+        let m = item(serde_json::json!({
+            "sender": {"id": "PSID1"}, "timestamp": 5, "message": {"mid": " ", "text": "hi"}
+        }));
+        assert_eq!(event(m).unwrap(), Err("message without a mid".to_owned()));
+        let p = item(serde_json::json!({
+            "sender": {"id": "PSID1"}, "timestamp": 5, "postback": {"mid": "", "title": "Go"}
+        }));
+        assert_eq!(event(p).unwrap().unwrap().event_id, "postback:PSID1:5");
     }
 
     #[test]

@@ -140,7 +140,9 @@ impl Twilio {
             content_type: "text/xml",
             body: "<Response/>".to_owned(),
         };
-        let (Some(sid), Some(from)) = (get("MessageSid"), get("From")) else {
+        // An empty MessageSid is no dedup key: every such message would be "the same" one.
+        let sid = get("MessageSid").filter(|s| !s.trim().is_empty());
+        let (Some(sid), Some(from)) = (sid, get("From")) else {
             return Ok(WebhookOutcome::Events {
                 events: Vec::new(),
                 failures: Vec::new(),
@@ -309,6 +311,44 @@ mod tests {
             signature("12345", url, &repeated),
             "IK+Dwps556ElfBT0I3Rgjkr1wJU="
         );
+    }
+
+    /// Found by fuzzing (webhook_twilio): a signed message with an empty MessageSid gave an
+    /// event whose dedup key was empty; it is now a callback without a message.
+    #[test]
+    fn an_empty_message_sid_is_no_message() {
+        let settings = SmsSettings {
+            provider: replyline_config::SmsProvider::Twilio,
+            account_sid: "AC123".to_owned(),
+            auth_token: "token".to_owned().into(),
+            from: "+15005550006".to_owned(),
+        };
+        let http = crate::outbound::http_client().unwrap();
+        let twilio = Twilio::new(settings, Url::parse("http://127.0.0.1:9").unwrap(), http);
+        let url = "https://h.example/webhooks/sms";
+        let body = "MessageSid=+&From=%2B447700900123&Body=hi";
+        let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let req = WebhookRequest {
+            method: http::Method::POST,
+            public_url: url.to_owned(),
+            headers: WebhookRequest::headers_from([(
+                "X-Twilio-Signature",
+                signature("token", url, &params).as_str(),
+            )]),
+            query: Vec::new(),
+            body: body.as_bytes().to_vec().into(),
+        };
+        match twilio.handle_webhook(&req) {
+            Ok(WebhookOutcome::Events {
+                events, ignored, ..
+            }) => {
+                assert!(events.is_empty(), "{events:?}");
+                assert_eq!(ignored.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -263,6 +263,10 @@ fn message_event(
     contacts: &[Contact],
 ) -> Result<Result<InboundEvent, String>, WebhookError> {
     let kind = m.kind.as_deref().unwrap_or("unknown");
+    // An empty id is no dedup key: every such message would be "the same" one.
+    if m.id.trim().is_empty() {
+        return Ok(Err(format!("WhatsApp {kind} message without an id")));
+    }
     let caption = |media: &Option<Media>| media.as_ref().and_then(|x| x.caption.clone());
     let text = match kind {
         "text" => m.text.map(|t| t.body),
@@ -335,4 +339,22 @@ fn failure(s: Status) -> Result<DeliveryFailure, String> {
         text,
         outside_window: code.is_some_and(|c| OUTSIDE_WINDOW.contains(&c)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Same class as the empty Twilio MessageSid found by fuzzing: a message with an empty
+    /// id is no dedup key, so it is ignored rather than recorded.
+    #[test]
+    fn a_message_without_an_id_is_ignored() {
+        let m: WaMessage = serde_json::from_value(serde_json::json!({
+            "id": " ", "from": "972544401243", "timestamp": "1730231903",
+            "type": "text", "text": {"body": "hi"}
+        }))
+        .unwrap();
+        let note = message_event(m, &[]).unwrap().unwrap_err();
+        assert!(note.contains("without an id"), "{note}");
+    }
 }

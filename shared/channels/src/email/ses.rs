@@ -115,12 +115,16 @@ pub(crate) fn parse_notification(json: &str) -> Result<Parsed, WebhookError> {
         ..ProfileFields::default()
     };
     // The RFC Message-ID is what the customer's client threads on and what we answer with
-    // In-Reply-To; SES's own id is the fallback.
+    // In-Reply-To; SES's own id is the fallback. An empty one ("<>") is no dedup key.
+    let present = |id: &str| !id.trim_matches(['<', '>']).trim().is_empty();
     let event_id = msg
         .message_id()
+        .filter(|id| present(id))
         .map(|id| format!("<{}>", id.trim_matches(['<', '>'])))
         .or_else(|| mail.common_headers.and_then(|h| h.message_id))
-        .unwrap_or(mail.message_id);
+        .filter(|id| present(id))
+        .or(Some(mail.message_id).filter(|id| present(id)))
+        .ok_or_else(|| WebhookError::Unparseable("mail without a message id".to_owned()))?;
     let text = msg
         .body_text(0)
         .map(|t| without_quoted_lines(&t))
@@ -240,6 +244,22 @@ mod tests {
         let e = event(&json);
         assert_eq!(e.event_id, "d6iitobk75ur44p8kdnnp7g2n800");
         assert_eq!(e.profile.first_name, None);
+    }
+
+    /// Same class as the empty Twilio MessageSid found by fuzzing: an empty Message-ID is
+    /// no dedup key; the next id is used, and without any the mail is unparseable.
+    #[test]
+    fn empty_message_ids_fall_back() {
+        let mime = "From: bob@example.com\r\nMessage-ID: <>\r\n\r\nhello\r\n";
+        let e = event(&notification(mime, "PASS"));
+        assert_eq!(e.event_id, "<abc123@mail.example.com>");
+        let json = notification(mime, "PASS")
+            .replace("<abc123@mail.example.com>", "")
+            .replace("d6iitobk75ur44p8kdnnp7g2n800", " ");
+        assert!(matches!(
+            parse_notification(&json),
+            Err(WebhookError::Unparseable(_))
+        ));
     }
 
     #[test]
