@@ -15,7 +15,7 @@ use url::Url;
 use crate::outbound::{Delivered, OutboundMessage, SendError};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookReply, WebhookRequest};
 use ses::Parsed;
-use sns::{CertSource, FixedCert, HttpsCertSource, SnsMessage};
+use sns::{CertSource, FixedCert, HttpsCertSource, KeyCache, SnsMessage};
 
 const TYPE_HEADER: &str = "x-amz-sns-message-type";
 
@@ -23,6 +23,7 @@ const TYPE_HEADER: &str = "x-amz-sns-message-type";
 pub struct Email {
     settings: EmailSettings,
     certs: Arc<dyn CertSource>,
+    keys: Arc<KeyCache>,
     client: aws_sdk_sesv2::Client,
     api_base: Url,
 }
@@ -45,6 +46,7 @@ impl Email {
         Email {
             settings,
             certs,
+            keys: Arc::default(),
             client,
             api_base,
         }
@@ -89,7 +91,7 @@ impl Email {
         // verified at all: refused like a bad signature.
         let msg: SnsMessage = serde_json::from_slice(&req.body)
             .map_err(|_| WebhookError::Unauthorized("not a signed SNS message"))?;
-        sns::verify(&msg, self.certs.as_ref()).map_err(WebhookError::Unauthorized)?;
+        sns::verify(&msg, self.certs.as_ref(), &self.keys).map_err(WebhookError::Unauthorized)?;
         if msg.kind != kind {
             return Err(WebhookError::Unauthorized(
                 "x-amz-sns-message-type does not match the signed Type",

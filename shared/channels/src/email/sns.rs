@@ -155,8 +155,35 @@ pub(crate) fn canonical_string(m: &SnsMessage) -> Option<String> {
     Some(out)
 }
 
+/// The RSA key of the last signing certificate seen, so a stream of notifications signed
+/// with one certificate parses it once (PEM, X.509, then the key: tens of microseconds).
+/// Keyed by the PEM itself, so a rotated certificate is simply parsed anew.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache(Mutex<Option<(String, RsaPublicKey)>>);
+
+impl KeyCache {
+    fn key(&self, pem: &str) -> Option<RsaPublicKey> {
+        if let Ok(last) = self.0.lock() {
+            if let Some((p, key)) = last.as_ref() {
+                if p == pem {
+                    return Some(key.clone());
+                }
+            }
+        }
+        let key = public_key(pem)?;
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some((pem.to_owned(), key.clone()));
+        }
+        Some(key)
+    }
+}
+
 /// Verifies the message's signature with the certificate `certs` supplies.
-pub(crate) fn verify(m: &SnsMessage, certs: &dyn CertSource) -> Result<(), &'static str> {
+pub(crate) fn verify(
+    m: &SnsMessage,
+    certs: &dyn CertSource,
+    keys: &KeyCache,
+) -> Result<(), &'static str> {
     if certs.requires_sns_host() && !is_sns_cert_url(&m.signing_cert_url) {
         return Err("SigningCertURL is not an SNS host");
     }
@@ -168,7 +195,7 @@ pub(crate) fn verify(m: &SnsMessage, certs: &dyn CertSource) -> Result<(), &'sta
     let pem = certs
         .certificate_pem(&m.signing_cert_url)
         .map_err(|_| "SNS signing certificate unavailable")?;
-    let key = public_key(&pem).ok_or("unreadable SNS signing certificate")?;
+    let key = keys.key(&pem).ok_or("unreadable SNS signing certificate")?;
     let ok = match m.signature_version.as_str() {
         "1" => VerifyingKey::<sha1::Sha1>::new(key)
             .verify(canonical.as_bytes(), &sig)
@@ -210,6 +237,18 @@ mod tests {
             "https://evil.example/sns.us-east-1.amazonaws.com/"
         ));
         assert!(!is_sns_cert_url("https://sns..amazonaws.com/x.pem"));
+    }
+
+    #[test]
+    fn the_key_cache_follows_the_certificate() {
+        let pem = include_str!("../../tests/fixtures/sns_test_cert.pem");
+        let cache = KeyCache::default();
+        let key = cache.key(pem);
+        assert!(key.is_some());
+        assert_eq!(cache.key(pem), key);
+        // Another certificate is parsed, never answered from the cache.
+        assert_eq!(cache.key("not a certificate"), None);
+        assert_eq!(cache.key(pem), public_key(pem));
     }
 
     #[test]

@@ -58,6 +58,81 @@ fn after_position(row: &ContactRecord, position: Option<&str>, newest: bool) -> 
     }
 }
 
+/// The Query of one index partition of a listing: the contacts of the query's view in
+/// one stored `status`, after `position` (an [`activity_sk`]), at most `want`. What
+/// `list_partitions` sends for each status the filter covers; public (hidden) for the
+/// query-building benchmark.
+#[doc(hidden)]
+pub fn partition_query(
+    keys: &Keys,
+    query: &InboxQuery,
+    status: ConversationStatus,
+    position: Option<&str>,
+    want: usize,
+) -> QuerySpec {
+    let newest = query.sort == SortOrder::Newest;
+    let (index, pk_attr, sk_attr, pk) = match query.view {
+        InboxView::Mine => (
+            GSI1,
+            GSI1PK,
+            GSI1SK,
+            keys.gsi1pk(Some(&query.agent), status),
+        ),
+        InboxView::Unassigned => (GSI1, GSI1PK, GSI1SK, keys.gsi1pk(None, status)),
+        InboxView::All => (GSI2, GSI2PK, GSI2SK, keys.gsi2pk(status)),
+    };
+    let mut expr = Expr::new().name("#pk", pk_attr).value(":pk", s(pk));
+    let mut key_condition = "#pk = :pk".to_owned();
+    if let Some(pos) = position {
+        expr = expr.name("#sk", sk_attr).value(":pos", s(pos));
+        key_condition.push_str(if newest {
+            " AND #sk < :pos"
+        } else {
+            " AND #sk > :pos"
+        });
+    }
+    let filter = match (query.status, status) {
+        (StatusFilter::Open, ConversationStatus::Snoozed) => Some("snoozed_until <= :now"),
+        (StatusFilter::Snoozed, ConversationStatus::Snoozed) => {
+            Some("attribute_not_exists(snoozed_until) OR snoozed_until > :now")
+        }
+        _ => None,
+    };
+    if filter.is_some() {
+        expr = expr.value(":now", n(query.now.as_millis()));
+    }
+    QuerySpec {
+        index: Some(index),
+        key_condition,
+        filter: filter.map(str::to_owned),
+        projection: None,
+        expr,
+        forward: !newest,
+        limit: Some(i32::try_from(want).unwrap_or(i32::MAX)),
+        consistent: false,
+    }
+}
+
+/// The Query for the contacts with a search token starting with `term` (the whole email
+/// for emails); public (hidden) for the query-building benchmark.
+#[doc(hidden)]
+pub fn token_query_spec(keys: &Keys, field: TokenField, term: &str) -> QuerySpec {
+    let mut expr = Expr::new().value(":pk", s(keys.search(field, term)));
+    let mut key_condition = "PK = :pk".to_owned();
+    if field != TokenField::Email {
+        expr = expr.value(":t", s(term));
+        key_condition.push_str(" AND begins_with(SK, :t)");
+    }
+    QuerySpec {
+        key_condition,
+        projection: Some("contact_id".to_owned()),
+        expr,
+        forward: true,
+        limit: Some(i32::try_from(SEARCH_CANDIDATE_CAP).unwrap_or(i32::MAX)),
+        ..QuerySpec::default()
+    }
+}
+
 /// Tallies of contacts per (assignee, effective status).
 #[derive(Debug, Default)]
 struct Tally(HashMap<(Option<AgentId>, ConversationStatus), i64>);
@@ -142,47 +217,9 @@ impl DynamoStore {
         want: usize,
     ) -> StoreResult<Vec<ContactRecord>> {
         let newest = query.sort == SortOrder::Newest;
-        let (index, pk_attr, sk_attr) = match query.view {
-            InboxView::All => (GSI2, GSI2PK, GSI2SK),
-            _ => (GSI1, GSI1PK, GSI1SK),
-        };
         let mut rows = Vec::new();
         for status in statuses(query.status) {
-            let pk = match query.view {
-                InboxView::Mine => self.keys.gsi1pk(Some(&query.agent), *status),
-                InboxView::Unassigned => self.keys.gsi1pk(None, *status),
-                InboxView::All => self.keys.gsi2pk(*status),
-            };
-            let mut expr = Expr::new().name("#pk", pk_attr).value(":pk", s(pk));
-            let mut key_condition = "#pk = :pk".to_owned();
-            if let Some(pos) = position {
-                expr = expr.name("#sk", sk_attr).value(":pos", s(pos));
-                key_condition.push_str(if newest {
-                    " AND #sk < :pos"
-                } else {
-                    " AND #sk > :pos"
-                });
-            }
-            let filter = match (query.status, status) {
-                (StatusFilter::Open, ConversationStatus::Snoozed) => Some("snoozed_until <= :now"),
-                (StatusFilter::Snoozed, ConversationStatus::Snoozed) => {
-                    Some("attribute_not_exists(snoozed_until) OR snoozed_until > :now")
-                }
-                _ => None,
-            };
-            if filter.is_some() {
-                expr = expr.value(":now", n(query.now.as_millis()));
-            }
-            let spec = QuerySpec {
-                index: Some(index),
-                key_condition,
-                filter: filter.map(str::to_owned),
-                projection: None,
-                expr,
-                forward: !newest,
-                limit: Some(i32::try_from(want).unwrap_or(i32::MAX)),
-                consistent: false,
-            };
+            let spec = partition_query(&self.keys, query, *status, position, want);
             for item in self.db.query_all(&spec, want).await? {
                 let row = ContactRecord::from_item(&item)?;
                 let status = row.effective_status(query.now);
@@ -299,20 +336,7 @@ impl DynamoStore {
 
     /// Contacts with a token starting with `term` (the whole email for emails).
     async fn token_query(&self, field: TokenField, term: &str) -> StoreResult<BTreeSet<ContactId>> {
-        let mut expr = Expr::new().value(":pk", s(self.keys.search(field, term)));
-        let mut key_condition = "PK = :pk".to_owned();
-        if field != TokenField::Email {
-            expr = expr.value(":t", s(term));
-            key_condition.push_str(" AND begins_with(SK, :t)");
-        }
-        let spec = QuerySpec {
-            key_condition,
-            projection: Some("contact_id".to_owned()),
-            expr,
-            forward: true,
-            limit: Some(i32::try_from(SEARCH_CANDIDATE_CAP).unwrap_or(i32::MAX)),
-            ..QuerySpec::default()
-        };
+        let spec = token_query_spec(&self.keys, field, term);
         let mut ids = BTreeSet::new();
         for item in self.db.query_all(&spec, SEARCH_CANDIDATE_CAP).await? {
             ids.insert(Reader::new(&item, "search token").parse::<ContactId>("contact_id")?);

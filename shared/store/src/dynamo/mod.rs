@@ -206,6 +206,8 @@ use replyline_domain::{
 };
 use replyline_policy::MonthlyCount;
 
+#[doc(hidden)]
+pub use inbox::{partition_query, token_query_spec};
 pub use table::{create_table, IndexDefinition, TableDefinition, TABLE};
 
 use self::db::{Db, QuerySpec};

@@ -70,6 +70,8 @@ use crate::ports::{
     ChannelFlags, ConversationCommands, InboundRecorder, InboxReader, OutboundRecorder,
 };
 #[doc(hidden)]
+pub use fts::candidates as search_candidates;
+#[doc(hidden)]
 pub use inbox::{page_queries, SearchPlan};
 use rows::Db;
 pub use schema::ConnectionSettings;
